@@ -1,0 +1,94 @@
+"""The command line: Typer lives in this package alone. One small module per subcommand.
+
+``main()`` is the console script. It maps every convcli error to one line on stderr
+(``convcli: error: ...``) and a documented exit code; ``--debug`` shows tracebacks instead.
+"""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .._version import __version__
+from ..errors import ConvcliError, ExitCode
+
+app = typer.Typer(
+    name="convcli",
+    help="Run images and small matrices through the building blocks of convolutional networks, "
+         "and see, step by step, how every output number is computed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"convcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+) -> None:
+    """convcli: convolution, pooling, upsampling, transposed convolution, activations, batch norm."""
+
+
+# subcommands register themselves on `app` when imported
+from . import convolve as _convolve  # noqa: E402,F401
+from . import kernels_cmd as _kernels  # noqa: E402,F401
+
+
+def error(message: str, code: int) -> int:
+    sys.stderr.write(f"convcli: error: {message}\n")
+    sys.stderr.flush()
+    return int(code)
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """Click's (or Typer's vendored Click's) usage/parameter errors, recognised by their shape."""
+    return hasattr(exc, "format_message") and hasattr(exc, "exit_code")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return the exit code (never raises, unless --debug)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = app(args=args, prog_name="convcli", standalone_mode=False)
+        return int(code) if isinstance(code, int) else ExitCode.OK
+    except ConvcliError as exc:
+        if debug:
+            raise
+        return error(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return error("interrupted", ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return ExitCode.OK
+    except MemoryError:
+        if debug:
+            raise
+        return error("out of memory; try a smaller input or region", ExitCode.TOO_LARGE)
+    except Exception as exc:
+        name = type(exc).__name__
+        if name == "Exit" and hasattr(exc, "exit_code"):
+            return int(exc.exit_code)
+        if name == "Abort":
+            return error("interrupted", ExitCode.INTERRUPTED)
+        if _is_usage_error(exc) and not debug:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+            code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+            return error(exc.format_message().replace("\n", " ") + hint, code)
+        if debug:
+            raise
+        # anything else is a bug: say so in one line
+        return error(f"internal error: {name}: {exc} (rerun with --debug for the traceback)", ExitCode.FAILURE)
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,385 @@
+"""Reading and writing: Pillow lives here alone.
+
+Inputs become float32 arrays on the image's own scale (0..255 for 8-bit, 0..65535 for 16-bit),
+shape (H, W) for one channel and (H, W, C) for several. Outputs are chosen by file extension.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError, LimitError, OutputError, ParameterError
+from .kernels import parse_matrix_text
+from .limits import check_pixels, max_pixels
+
+IMAGE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+              ".bmp": "BMP", ".webp": "WEBP"}
+READ_IMAGE_EXTS = set(IMAGE_EXTS) | {".gif"}
+MATRIX_EXTS = {".npy", ".csv", ".txt"}
+RANGE_MODES = ("auto", "clip", "abs", "rescale", "offset")
+ALPHA_MODES = ("keep", "drop", "filter")
+
+
+@dataclass
+class Loaded:
+    """What a loader found: the data plus what is needed to write a result back like it."""
+
+    data: np.ndarray                 # float32, (H, W) or (H, W, C): the channels the op works on
+    kind: str                        # "image" or "matrix"
+    source: str                      # file name, "-" or "--matrix"
+    maxval: float = 255.0            # full scale when written as an image: 255 (also matrices), 65535
+    mode: str = ""                   # Pillow mode after our conversions (L, RGB, I;16, F ...)
+    original_mode: str = ""          # Pillow mode as stored in the file
+    alpha: np.ndarray | None = None  # float32 (H, W) alpha kept aside, on the same scale
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.data.ndim == 2 else self.data.shape[2]
+
+    @property
+    def sixteen_bit(self) -> bool:
+        return self.maxval > 255
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+def _pillow():
+    from PIL import Image, ImageOps
+
+    return Image, ImageOps
+
+
+def load_array_file(path: str, what: str = "input") -> np.ndarray:
+    """Load a ``.npy`` (never with pickles), ``.csv`` or ``.txt`` file as a float32 array."""
+    ext = os.path.splitext(path)[1].lower()
+    _check_readable(path)
+    if ext == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            msg = str(exc)
+            if "pickle" in msg.lower():
+                raise InputError(f"{path}: {what} holds Python objects (a pickled array); refusing to load it") from None
+            raise InputError(f"{path}: not a valid .npy {what} ({msg})") from None
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: not a valid .npy {what} ({exc})") from None
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+            raise InputError(f"{path}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', '?')}")
+        return arr.astype(np.float32)
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: {what} is not a text file of numbers") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return parse_matrix_text("\n".join(lines), f"{path}", allow_nonfinite=True)
+
+
+def _check_readable(path: str) -> None:
+    if path != "-":
+        if not os.path.exists(path):
+            raise InputError(f"{path}: no such file")
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a directory, not a file")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{path}: permission denied")
+        if os.path.getsize(path) == 0:
+            raise InputError(f"{path}: file is empty")
+
+
+def load_matrix_text(text: str) -> Loaded:
+    """The inline ``--matrix "50,50,0;..."`` input."""
+    arr = parse_matrix_text(text, "--matrix", allow_nonfinite=True)
+    return Loaded(arr, "matrix", "--matrix", maxval=255.0, mode="F", original_mode="matrix")
+
+
+def _check_matrix(arr: np.ndarray, source: str) -> np.ndarray:
+    if arr.ndim not in (2, 3):
+        raise InputError(f"{source}: a matrix input must be (H, W) or (H, W, C), got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{source}: matrix is empty (shape {arr.shape})")
+    check_pixels(arr.shape[0], arr.shape[1], 1 if arr.ndim == 2 else arr.shape[2], what=f"{source}: input")
+    return arr
+
+
+def load_input(path: str, *, gray: bool = False, alpha: str = "keep", data: bytes | None = None) -> Loaded:
+    """Load an image or a matrix file. ``path == "-"`` with ``data`` reads bytes (stdin)."""
+    ext = os.path.splitext(path)[1].lower()
+    if path != "-" and ext in MATRIX_EXTS:
+        arr = _check_matrix(load_array_file(path), path)
+        loaded = Loaded(arr, "matrix", path, maxval=255.0, mode="F", original_mode="matrix")
+        if gray and loaded.channels > 1:
+            loaded.data = loaded.data.mean(axis=2)
+        return loaded
+    return load_image(path, gray=gray, alpha=alpha, data=data)
+
+
+def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: bytes | None = None) -> Loaded:
+    if alpha not in ALPHA_MODES:
+        raise ParameterError(f"alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
+    Image, ImageOps = _pillow()
+    if data is None:
+        _check_readable(path)
+    elif not data:
+        raise InputError(f"{path}: no data")
+    Image.MAX_IMAGE_PIXELS = max_pixels()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            src = io.BytesIO(data) if data is not None else path
+            with Image.open(src) as im:
+                _check_size(im, path)
+                fmt = im.format or "?"
+                im.seek(0)
+                im.load()
+                im = ImageOps.exif_transpose(im) or im
+                return _from_pillow(im, path, fmt, gray=gray, alpha=alpha)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise LimitError(f"{path}: image is larger than the limit of {max_pixels():,} pixels "
+                         f"(a possible decompression bomb); raise it with --max-pixels") from None
+    except Image.UnidentifiedImageError:
+        raise InputError(f"{path}: not an image format convcli can read (PNG, JPEG, TIFF, BMP, WebP, GIF), "
+                         f"nor a .npy/.csv/.txt matrix") from None
+    except (InputError, LimitError):
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError,
+            struct_error(), ZeroDivisionError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise InputError(f"{path}: corrupt or truncated image ({reason})") from None
+    except MemoryError:
+        raise LimitError(f"{path}: not enough memory to decode this image") from None
+
+
+def struct_error():
+    import struct
+
+    return struct.error
+
+
+def _check_size(im, path: str) -> None:
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise InputError(f"{path}: image has no pixels ({w}×{h})")
+    check_pixels(h, w, len(im.getbands()), what=f"{path}: image")
+
+
+def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str) -> Loaded:
+    Image, _ = _pillow()
+    original = im.mode
+    notes: list[str] = []
+    maxval = 255.0
+    if im.mode == "1":
+        im = im.convert("L")
+    elif im.mode == "P" or im.mode == "PA":
+        im = im.convert("RGBA" if ("transparency" in im.info or im.mode == "PA") else "RGB")
+    elif im.mode == "CMYK":
+        im = im.convert("RGB")
+        notes.append("CMYK converted to RGB")
+    elif im.mode in ("YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    elif im.mode == "La":
+        im = im.convert("LA")
+    elif im.mode == "RGBa":
+        im = im.convert("RGBA")
+    elif im.mode == "RGBX":
+        im = im.convert("RGB")
+    mode = im.mode
+    if mode.startswith("I;16"):
+        arr = np.asarray(im, dtype=np.uint16).astype(np.float32)
+        maxval, mode = 65535.0, "I;16"
+    elif mode == "I":
+        arr = np.asarray(im, dtype=np.int32).astype(np.float32)
+        maxval = 65535.0
+    elif mode == "F":
+        arr = np.asarray(im, dtype=np.float32).copy()
+        maxval = 255.0
+    elif mode in ("L", "LA", "RGB", "RGBA"):
+        arr = np.asarray(im, dtype=np.uint8).astype(np.float32)
+    else:
+        raise InputError(f"{path}: unsupported image mode {original!r}")
+    alpha_plane = None
+    if mode in ("LA", "RGBA"):
+        arr, alpha_plane = arr[..., :-1], arr[..., -1].copy()
+        mode = mode[:-1]
+    if gray and arr.ndim == 3:
+        # ITU-R 601-2 luma, the weights of Pillow's convert("L"), kept as floats (no rounding)
+        arr = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114 if arr.shape[2] >= 3 else arr[..., 0]
+        mode = "L"
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if alpha_plane is not None and alpha == "filter":
+        arr = np.dstack([arr, alpha_plane])
+        mode, alpha_plane = mode + "A", None
+    elif alpha == "drop":
+        alpha_plane = None
+    return Loaded(np.ascontiguousarray(arr, dtype=np.float32), "image", path, maxval=maxval, mode=mode,
+                  original_mode=original, alpha=alpha_plane, notes=notes)
+
+
+# ---------------------------------------------------------------------------------------- writing
+
+def output_kind(path: str) -> str:
+    """'image', 'npy', 'text', or raise for an unknown extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in IMAGE_EXTS:
+        return "image"
+    if ext == ".npy":
+        return "npy"
+    if ext in (".csv", ".txt"):
+        return "text"
+    known = ", ".join(sorted(set(IMAGE_EXTS) | MATRIX_EXTS))
+    raise ParameterError(f"{path}: unknown output extension {ext or '(none)'!r}; use one of {known}")
+
+
+def to_display(result: np.ndarray, maxval: float, range_mode: str) -> np.ndarray:
+    """Map a float result onto 0..maxval with a range rule (``auto`` must be resolved before)."""
+    r = np.asarray(result, dtype=np.float64)
+    finite = np.isfinite(r)
+    r = np.where(finite, r, 0.0)
+    if range_mode == "clip":
+        out = r
+    elif range_mode == "abs":
+        out = np.abs(r)
+    elif range_mode == "rescale":
+        lo, hi = (float(r[finite].min()), float(r[finite].max())) if finite.any() else (0.0, 0.0)
+        out = (r - lo) * (maxval / (hi - lo)) if hi > lo else np.zeros_like(r)
+    elif range_mode == "offset":
+        out = r + (maxval + 1) / 2 if maxval >= 255 else r + maxval / 2
+    else:
+        raise ParameterError(f"range must be one of {', '.join(RANGE_MODES[1:])}, got {range_mode!r}")
+    return np.clip(np.rint(out), 0, maxval)
+
+
+def resolve_range(range_mode: str, kernel_sum: float | None) -> str:
+    """``auto``: clip when the kernel keeps brightness (weights sum > 0), abs for edge-like kernels."""
+    if range_mode != "auto":
+        return range_mode
+    if kernel_sum is None or kernel_sum > 1e-6:
+        return "clip"
+    return "abs"
+
+
+def encode_image(result: np.ndarray, fmt: str, *, maxval: float, range_mode: str,
+                 alpha: np.ndarray | None = None) -> bytes:
+    """Encode a float result as image bytes in ``fmt`` (PNG, JPEG, TIFF, BMP, WEBP)."""
+    Image, _ = _pillow()
+    data = result if result.ndim == 3 else result[:, :, None]
+    channels = data.shape[2]
+    if alpha is not None and fmt not in ("JPEG",) and channels in (1, 3):
+        data = np.concatenate([data, alpha[:, :, None].astype(np.float32)], axis=2)
+        channels += 1
+        stacked_alpha = True
+    else:
+        stacked_alpha = False
+    if channels not in (1, 2, 3, 4):
+        raise ParameterError(f"the result has {channels} channels; an image holds 1, 3 or 4 — write .npy instead")
+    sixteen = maxval > 255 and fmt in ("PNG", "TIFF") and channels == 1
+    if sixteen:
+        img = to_display(data[:, :, 0], 65535.0, range_mode).astype(np.uint16)
+        return _save_bytes(Image.fromarray(img), fmt)
+    scale = 255.0 / maxval if maxval > 255 else 1.0
+    if stacked_alpha:
+        color = to_display(data[:, :, :-1] * scale if scale != 1.0 else data[:, :, :-1], 255.0, range_mode)
+        a = np.clip(np.rint(data[:, :, -1] * scale), 0, 255)
+        img8 = np.concatenate([color, a[:, :, None]], axis=2).astype(np.uint8)
+    else:
+        img8 = to_display(data * scale if scale != 1.0 else data, 255.0, range_mode).astype(np.uint8)
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[img8.shape[2]]
+    if fmt == "JPEG" and mode in ("LA", "RGBA"):
+        img8, mode = img8[:, :, :-1], mode[:-1]
+    pil = Image.fromarray(img8[:, :, 0] if mode == "L" else img8, mode)
+    return _save_bytes(pil, fmt)
+
+
+def _save_bytes(pil, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    pil.save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+def format_text(result: np.ndarray, sep: str) -> str:
+    if result.ndim == 3:
+        if result.shape[2] != 1:
+            raise ParameterError(f"a {result.shape[2]}-channel result cannot be written as a 2-D text grid; "
+                                 f"use .npy, an image, or --gray")
+        result = result[:, :, 0]
+    rows = [sep.join(format_number(v) for v in row) for row in result]
+    return "\n".join(rows) + "\n"
+
+
+def format_number(v: float) -> str:
+    """Shortest text that reads back as the same float32 (integers without a decimal point)."""
+    v = float(v)
+    if np.isfinite(v) and v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(float(np.float32(v))) if np.isfinite(v) else str(v)
+
+
+def encode_result(result: np.ndarray, path: str, *, maxval: float = 255.0, range_mode: str = "clip",
+                  alpha: np.ndarray | None = None) -> bytes:
+    """The bytes to write for ``path``'s extension."""
+    kind = output_kind(path)
+    if kind == "npy":
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(result, dtype=np.float32), allow_pickle=False)
+        return buf.getvalue()
+    if kind == "text":
+        sep = "," if path.lower().endswith(".csv") else " "
+        return format_text(result, sep).encode()
+    fmt = IMAGE_EXTS[os.path.splitext(path)[1].lower()]
+    return encode_image(result, fmt, maxval=maxval, range_mode=range_mode, alpha=alpha)
+
+
+def same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def write_atomic(path: str, payload: bytes, *, inputs: tuple[str, ...] = ()) -> None:
+    """Write ``payload`` to a temporary file beside ``path`` and rename it into place.
+
+    Refuses to overwrite any of ``inputs``; on any failure nothing is left behind.
+    """
+    for src in inputs:
+        if src not in ("-", "--matrix") and os.path.exists(path) and same_file(src, path):
+            raise OutputError(f"{path}: output would overwrite the input {src}; choose another name")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise OutputError(f"{path}: output directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        if os.path.exists(path):
+            try:
+                os.chmod(tmp, os.stat(path).st_mode & 0o777)
+            except OSError:
+                pass
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

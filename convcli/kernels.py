@@ -1,0 +1,214 @@
+"""Named filters and the parsing of kernel specs (``-k/--kernel``).
+
+A spec is one of:
+
+* a name, optionally with parameters after a colon: ``sobel-x``, ``box:5``, ``gaussian:7,1.5``;
+* an inline matrix, rows separated by ``;`` and values by ``,`` or spaces: ``"1,0,-1;1,0,-1;1,0,-1"``;
+* a file: ``.npy`` (2-D kernel, or 4-D PyTorch weight), ``.csv`` or ``.txt`` (2-D).
+
+Kernels are ``float32``. Sign conventions follow OpenCV and scikit-image: ``sobel-x`` is
+positive where the image gets brighter from left to right. The slides' ``vertical-edge``
+(rows ``1 0 -1``) is the opposite sign: bright-to-dark from left to right gives a positive result.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import InputError, ParameterError
+
+MAX_KERNEL_SIDE = 1025
+
+IDENTITY = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float32)
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32)
+LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32)
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
+SOBEL_Y = SOBEL_X.T.copy()
+SCHARR_X = np.array([[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]], dtype=np.float32)
+SCHARR_Y = SCHARR_X.T.copy()
+PREWITT_X = np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], dtype=np.float32)
+PREWITT_Y = PREWITT_X.T.copy()
+EMBOSS = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=np.float32)
+VERTICAL_EDGE = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=np.float32)
+HORIZONTAL_EDGE = VERTICAL_EDGE.T.copy()
+
+
+def _odd_size(value: float, name: str) -> int:
+    if not float(value).is_integer() or value < 1:
+        raise ParameterError(f"{name} size must be a positive whole number, got {value:g}")
+    size = int(value)
+    if size > MAX_KERNEL_SIDE:
+        raise ParameterError(f"{name} size {size} is larger than the limit of {MAX_KERNEL_SIDE}")
+    return size
+
+
+def identity_kernel(size: float = 3) -> np.ndarray:
+    n = _odd_size(size, "identity")
+    if n % 2 == 0:
+        raise ParameterError(f"identity size must be odd (it needs a centre), got {n}")
+    k = np.zeros((n, n), dtype=np.float32)
+    k[n // 2, n // 2] = 1.0
+    return k
+
+
+def box_kernel(size: float = 3) -> np.ndarray:
+    n = _odd_size(size, "box")
+    return np.full((n, n), 1.0 / (n * n), dtype=np.float32)
+
+
+def gaussian_kernel(size: float = 5, sigma: float | None = None) -> np.ndarray:
+    """Normalised Gaussian; without sigma, OpenCV's rule sigma = 0.3·((size − 1)/2 − 1) + 0.8."""
+    n = _odd_size(size, "gaussian")
+    if sigma is None:
+        sigma = 0.3 * ((n - 1) * 0.5 - 1) + 0.8
+    if not (sigma > 0 and math.isfinite(sigma)):
+        raise ParameterError(f"gaussian sigma must be a positive number, got {sigma:g}")
+    x = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    g /= g.sum()
+    return np.outer(g, g).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class NamedKernel:
+    name: str
+    summary: str
+    make: Callable[..., np.ndarray]
+    params: str = ""           # how to pass parameters, e.g. "SIZE[,SIGMA]"
+    max_params: int = 0
+
+
+def _const(array: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: array.copy()
+
+
+NAMED_KERNELS: dict[str, NamedKernel] = {k.name: k for k in [
+    NamedKernel("identity", "leaves the image as it is (a 1 in the centre)", identity_kernel, "SIZE (odd, default 3)", 1),
+    NamedKernel("box", "mean of the window: a blur", box_kernel, "SIZE (default 3)", 1),
+    NamedKernel("gaussian", "Gaussian blur, weights summing to 1", gaussian_kernel,
+                "SIZE[,SIGMA] (default 5; sigma by OpenCV's rule from the size)", 2),
+    NamedKernel("sharpen", "centre minus its four neighbours, plus itself", _const(SHARPEN)),
+    NamedKernel("laplacian", "second derivative: edges in every direction", _const(LAPLACIAN)),
+    NamedKernel("sobel-x", "horizontal gradient (vertical edges), positive dark→bright", _const(SOBEL_X)),
+    NamedKernel("sobel-y", "vertical gradient (horizontal edges), positive dark→bright downward", _const(SOBEL_Y)),
+    NamedKernel("scharr-x", "horizontal gradient, more rotation-invariant than Sobel", _const(SCHARR_X)),
+    NamedKernel("scharr-y", "vertical gradient, more rotation-invariant than Sobel", _const(SCHARR_Y)),
+    NamedKernel("prewitt-x", "horizontal gradient with flat weights", _const(PREWITT_X)),
+    NamedKernel("prewitt-y", "vertical gradient with flat weights", _const(PREWITT_Y)),
+    NamedKernel("emboss", "relief effect (weights sum to 1)", _const(EMBOSS)),
+    NamedKernel("vertical-edge", "the slides' filter: rows 1 0 -1, bright-to-dark edges give > 0", _const(VERTICAL_EDGE)),
+    NamedKernel("horizontal-edge", "the slides' filter turned: columns 1 0 -1", _const(HORIZONTAL_EDGE)),
+]}
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_matrix_text(text: str, what: str = "matrix", *, allow_nonfinite: bool = False) -> np.ndarray:
+    """Parse ``"1,0,-1;1,0,-1"`` (or newline-separated rows, commas or spaces between values)."""
+    rows = [r for r in re.split(r"[;\n]", text.strip()) if r.strip()]
+    if not rows:
+        raise InputError(f"{what} is empty")
+    parsed: list[list[float]] = []
+    for i, row in enumerate(rows, start=1):
+        tokens = [t for t in re.split(r"[,\s]+", row.strip()) if t]
+        if not tokens:
+            raise InputError(f"{what}: row {i} is empty")
+        values = []
+        for t in tokens:
+            low = t.lower()
+            if _NUMBER.match(t):
+                values.append(float(t))
+            elif allow_nonfinite and low.lstrip("+-") in ("nan", "inf", "infinity"):
+                values.append(float(low))
+            else:
+                raise InputError(f"{what}: row {i} has a value that is not a number: {t!r}")
+        parsed.append(values)
+    width = len(parsed[0])
+    for i, values in enumerate(parsed, start=1):
+        if len(values) != width:
+            raise InputError(f"{what} is ragged: row 1 has {width} values but row {i} has {len(values)}")
+    return np.array(parsed, dtype=np.float32)
+
+
+def _parse_named(spec: str) -> np.ndarray | None:
+    name, _, args = spec.partition(":")
+    entry = NAMED_KERNELS.get(name.strip().lower())
+    if entry is None:
+        return None
+    values: list[float] = []
+    if args.strip():
+        for tok in args.split(","):
+            tok = tok.strip()
+            if not _NUMBER.match(tok):
+                raise ParameterError(f"kernel {entry.name}: parameter {tok!r} is not a number")
+            values.append(float(tok))
+    if len(values) > entry.max_params:
+        if entry.max_params == 0:
+            raise ParameterError(f"kernel {entry.name} takes no parameters")
+        raise ParameterError(f"kernel {entry.name} takes at most {entry.max_params} parameter(s): {entry.params}")
+    return entry.make(*values)
+
+
+def load_kernel_file(path: str) -> np.ndarray:
+    from .imageio import load_array_file  # local import: kernels stay importable without Pillow
+
+    try:
+        arr = load_array_file(path, what="kernel file")
+    except InputError as exc:
+        raise ParameterError(str(exc)) from None
+    return arr
+
+
+def parse_kernel(spec: str | np.ndarray) -> np.ndarray:
+    """Turn a kernel spec (name, inline matrix, file path) or an array into a checked float32 array.
+
+    Returns a 2-D array (kh, kw) or a 4-D array (the PyTorch weight layout as given).
+    """
+    if isinstance(spec, np.ndarray) or not isinstance(spec, str):
+        arr = np.asarray(spec)
+        source = "kernel"
+    else:
+        text = spec.strip()
+        if not text:
+            raise ParameterError("kernel spec is empty")
+        named = _parse_named(text)
+        if named is not None:
+            arr, source = named, f"kernel {text}"
+        elif os.path.splitext(text)[1].lower() in (".npy", ".csv", ".txt") or os.path.exists(text):
+            if not os.path.exists(text):
+                raise ParameterError(f"kernel file not found: {text}")
+            arr, source = load_kernel_file(text), f"kernel file {text}"
+        elif re.search(r"\d", text):
+            try:
+                arr = parse_matrix_text(text, "kernel")
+            except InputError as exc:
+                raise ParameterError(str(exc)) from None
+            source = "kernel"
+        else:
+            raise ParameterError(
+                f"unknown kernel {text!r}; `convcli kernels` lists the names "
+                f"({', '.join(NAMED_KERNELS)})")
+    return check_kernel(arr, source)
+
+
+def check_kernel(arr: np.ndarray, source: str = "kernel") -> np.ndarray:
+    if arr.dtype.kind not in "biuf":
+        raise ParameterError(f"{source} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim not in (2, 4):
+        raise ParameterError(
+            f"{source} must be 2-D (kh, kw) or a 4-D PyTorch weight, got {arr.ndim}-D shape {arr.shape}")
+    if arr.size == 0:
+        raise ParameterError(f"{source} is empty (shape {arr.shape})")
+    if max(arr.shape[-2:]) > MAX_KERNEL_SIDE:
+        raise ParameterError(f"{source} is {arr.shape[-2]}×{arr.shape[-1]}; the limit is {MAX_KERNEL_SIDE} per side")
+    arr = arr.astype(np.float32)
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError(f"{source} contains NaN or infinity")
+    return np.ascontiguousarray(arr)

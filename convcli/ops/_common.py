@@ -1,0 +1,62 @@
+"""Shared checks and layout helpers for the ops."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError, ParameterError
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+# numpy.pad's names for PyTorch's padding modes
+_NP_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def as_float_image(image, name: str = "image") -> np.ndarray:
+    """Check an (H, W) or (H, W, C) real array and return it as float32 (H, W, C) plus whether it was 2-D."""
+    arr = np.asarray(image)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in (2, 3):
+        raise InputError(f"{name} must be 2-dimensional (H, W) or 3-dimensional (H, W, C), got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{name} is empty (shape {arr.shape})")
+    return arr.astype(np.float32, copy=False)
+
+
+def to_planes(arr: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) -> contiguous (C, H, W) float32."""
+    if arr.ndim == 2:
+        return np.ascontiguousarray(arr[None, :, :], dtype=np.float32)
+    return np.ascontiguousarray(np.moveaxis(arr, 2, 0), dtype=np.float32)
+
+
+def from_planes(planes: np.ndarray, two_d: bool) -> np.ndarray:
+    """(C, H, W) -> (H, W) when the input was 2-D and C == 1, else (H, W, C)."""
+    if two_d and planes.shape[0] == 1:
+        return np.ascontiguousarray(planes[0])
+    return np.ascontiguousarray(np.moveaxis(planes, 0, 2))
+
+
+def check_padding_mode(mode: str) -> str:
+    m = str(mode).strip().lower()
+    if m in ("zero", "constant"):
+        m = "zeros"
+    if m not in PADDING_MODES:
+        raise ParameterError(f"padding mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
+    return m
+
+
+def pad_planes(planes: np.ndarray, pad: tuple[int, int, int, int], mode: str) -> np.ndarray:
+    """Pad (C, H, W) planes by (top, bottom, left, right) with PyTorch's meaning of ``mode``."""
+    top, bottom, left, right = pad
+    _, h, w = planes.shape
+    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+        raise ParameterError(
+            f"reflect padding must be smaller than the input: padding ({top},{bottom},{left},{right}) "
+            f"on a {h}×{w} input (PyTorch's rule)")
+    if mode == "circular" and (max(top, bottom) > h or max(left, right) > w):
+        raise ParameterError(
+            f"circular padding can wrap around at most once: padding ({top},{bottom},{left},{right}) "
+            f"on a {h}×{w} input")
+    if not any(pad):
+        return planes
+    return np.pad(planes, ((0, 0), (top, bottom), (left, right)), mode=_NP_PAD[mode])

@@ -1,0 +1,192 @@
+"""2-D convolution (cross-correlation, as PyTorch and the slides compute it)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
+from numba import njit, prange
+
+from ..errors import ParameterError
+from ..kernels import parse_kernel
+from ..limits import check_pixels
+from ..shapes import ConvGeometry, as_pair, effective_kernel, resolve_conv_padding
+from ._common import as_float_image, check_padding_mode, from_planes, pad_planes, to_planes
+
+
+@njit(cache=True, parallel=True)
+def _conv2d_depthwise(xp, k, bias, sy, sx, dy, dx, out):  # pragma: no cover - compiled
+    """out[c, oy, ox] = bias[c] + Σ_ij k[c, i, j] · xp[c, oy·sy + i·dy, ox·sx + j·dx]."""
+    n_c, out_h, out_w = out.shape
+    kh, kw = k.shape[1], k.shape[2]
+    for r in prange(n_c * out_h):
+        c = r // out_h
+        oy = r - c * out_h
+        acc = np.zeros(out_w, dtype=np.float32)
+        for i in range(kh):
+            y = oy * sy + i * dy
+            for j in range(kw):
+                w = k[c, i, j]
+                x0 = j * dx
+                for ox in range(out_w):
+                    acc[ox] += w * xp[c, y, x0 + ox * sx]
+        b = bias[c]
+        for ox in range(out_w):
+            out[c, oy, ox] = acc[ox] + b
+
+
+@njit(cache=True, parallel=True)
+def _conv2d_dense(xp, w, bias, sy, sx, dy, dx, out):  # pragma: no cover - compiled
+    """out[co, oy, ox] = bias[co] + Σ_ci Σ_ij w[co, ci, i, j] · xp[ci, oy·sy + i·dy, ox·sx + j·dx]."""
+    c_out, out_h, out_w = out.shape
+    c_in, kh, kw = w.shape[1], w.shape[2], w.shape[3]
+    for r in prange(c_out * out_h):
+        co = r // out_h
+        oy = r - co * out_h
+        acc = np.zeros(out_w, dtype=np.float32)
+        for ci in range(c_in):
+            for i in range(kh):
+                y = oy * sy + i * dy
+                for j in range(kw):
+                    wt = w[co, ci, i, j]
+                    x0 = j * dx
+                    for ox in range(out_w):
+                        acc[ox] += wt * xp[ci, y, x0 + ox * sx]
+        b = bias[co]
+        for ox in range(out_w):
+            out[co, oy, ox] = acc[ox] + b
+
+
+@dataclass(frozen=True)
+class ConvPlan:
+    """A checked convolution: the geometry plus the kernel as it will be applied."""
+
+    geometry: ConvGeometry
+    kernel: np.ndarray          # (kh, kw) or (C_out, C_in, kh, kw), already flipped if asked
+    padding_mode: str
+    channels_in: int
+    channels_out: int
+    bias: np.ndarray            # (C_out,)
+
+    @property
+    def dense(self) -> bool:
+        return self.kernel.ndim == 4
+
+
+def plan_convolution(shape: Sequence[int], kernel, *, stride=1, padding=0, padding_mode="zeros",
+                     dilation=1, flip=False, bias=0.0) -> ConvPlan:
+    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)) and resolve the geometry.
+
+    Raises ``ParameterError`` with a message naming the bad argument.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    c = int(shape[2]) if len(shape) == 3 else 1
+    k = parse_kernel(kernel)
+    if flip:
+        k = np.ascontiguousarray(k[..., ::-1, ::-1])
+    if k.ndim == 4:
+        if k.shape[1] != c:
+            raise ParameterError(
+                f"the 4-D kernel has shape {tuple(k.shape)} = (C_out, C_in, kh, kw), so it expects "
+                f"{k.shape[1]} input channel(s), but the input has {c}")
+        c_out = k.shape[0]
+    else:
+        c_out = c
+    s = as_pair(stride, "stride", minimum=1)
+    d = as_pair(dilation, "dilation", minimum=1)
+    kh, kw = k.shape[-2], k.shape[-1]
+    pad = resolve_conv_padding(padding, (kh, kw), d, s)
+    mode = check_padding_mode(padding_mode)
+    geom = ConvGeometry(h, w, kh, kw, s, d, pad)
+    eh, ew = effective_kernel(kh, d[0]), effective_kernel(kw, d[1])
+    if eh > geom.padded_h or ew > geom.padded_w:
+        dil = f" (spanning {eh}×{ew} with dilation {d[0]},{d[1]})" if d != (1, 1) else ""
+        raise ParameterError(
+            f"kernel {kh}×{kw}{dil} is larger than the padded input {geom.padded_h}×{geom.padded_w} "
+            f"(input {h}×{w}, padding {pad[0]},{pad[1]},{pad[2]},{pad[3]})")
+    check_pixels(geom.out_h, geom.out_w, c_out)
+    b = np.asarray(bias, dtype=np.float64)
+    if b.ndim == 0:
+        b = np.full(c_out, float(b))
+    b = b.reshape(-1)
+    if b.size != c_out:
+        raise ParameterError(f"bias has {b.size} values but the output has {c_out} channel(s)")
+    if not np.all(np.isfinite(b)):
+        raise ParameterError("bias must be finite")
+    return ConvPlan(geom, k, mode, c, c_out, b.astype(np.float32))
+
+
+def pad_input(planes: np.ndarray, plan: ConvPlan) -> np.ndarray:
+    """The padded (C, H + pt + pb, W + pl + pr) planes the kernel slides over."""
+    return np.ascontiguousarray(pad_planes(planes, plan.geometry.pad, plan.padding_mode), dtype=np.float32)
+
+
+def convolve(image, kernel, *, stride=1, padding=0, padding_mode="zeros", dilation=1, flip=False,
+             bias=0.0) -> np.ndarray:
+    """Slide a kernel over an image: 2-D cross-correlation with PyTorch's ``conv2d`` semantics.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+        Values on their own scale (0..255 for 8-bit images). A 2-D kernel filters each channel.
+    kernel : str or array_like
+        A kernel spec (``"sobel-x"``, ``"gaussian:5,1.2"``, ``"1,0,-1;1,0,-1;1,0,-1"``, a file) or
+        an array: (kh, kw), or (C_out, C_in, kh, kw) — a PyTorch ``Conv2d`` weight that mixes channels.
+    stride, dilation : int or (int, int)
+        Step of the window and spacing of its taps, ≥ 1.
+    padding : int, (int, int), or "valid" | "same" | "full"
+        Cells added on each side. ``same`` keeps the size (stride 1 only); ``full`` = d·(k − 1).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+        PyTorch's names. OpenCV: BORDER_CONSTANT, BORDER_REFLECT_101, BORDER_REPLICATE, BORDER_WRAP.
+    flip : bool
+        Flip the kernel (true convolution) instead of cross-correlation.
+    bias : float or array_like of C_out floats
+        Added to every output value.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        (H', W') for a 2-D input (and one output channel), else (H', W', C').
+
+    Notes
+    -----
+    With the slides' filter ``vertical-edge``::
+
+        1  0 -1
+        1  0 -1      on rows 50 50 0 0 0 gives 150 150 0
+        1  0 -1
+
+    H' = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1.
+    """
+    arr = as_float_image(image)
+    plan = plan_convolution(arr.shape, kernel, stride=stride, padding=padding, padding_mode=padding_mode,
+                            dilation=dilation, flip=flip, bias=bias)
+    return run_plan(arr, plan)
+
+
+def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
+    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+    g = plan.geometry
+    xp = pad_input(to_planes(arr), plan)
+    out = np.empty((plan.channels_out, g.out_h, g.out_w), dtype=np.float32)
+    if plan.dense:
+        _conv2d_dense(xp, plan.kernel, plan.bias, g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], out)
+    else:
+        k = np.ascontiguousarray(np.broadcast_to(plan.kernel, (plan.channels_in,) + plan.kernel.shape))
+        _conv2d_depthwise(xp, k, plan.bias, g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], out)
+    return from_planes(out, arr.ndim == 2)
+
+
+def carry_alpha(alpha: np.ndarray, plan: ConvPlan) -> np.ndarray:
+    """Move an alpha plane through the plan's geometry without filtering it.
+
+    Each output pixel takes the alpha of its window's centre tap (row (kh − 1)//2, column
+    (kw − 1)//2), borders replicated; with ``padding="same"`` at stride 1 this is the alpha unchanged.
+    """
+    g = plan.geometry
+    centre = np.zeros((g.k_h, g.k_w), dtype=np.float32)
+    centre[(g.k_h - 1) // 2, (g.k_w - 1) // 2] = 1.0
+    centre_plan = ConvPlan(g, centre, "replicate", 1, 1, np.zeros(1, dtype=np.float32))
+    return run_plan(np.asarray(alpha, dtype=np.float32), centre_plan)

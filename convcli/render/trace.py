@@ -1,0 +1,99 @@
+"""Draw any :class:`convcli.traces.Trace` the way the slides do.
+
+Plain text stays readable without colour: window cells are in [brackets], padding cells in
+(parentheses), the max-pool winner gets a ``*``, and the output cell being computed is <marked>.
+"""
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from ..traces.model import GridView, Step, Trace, fmt
+from .grids import CURRENT, MARKED, PADDING, WINDOW, grid_table
+
+
+def _input_cell(view: GridView, window: set, marked: set):
+    def cell(r: int, c: int, v: float) -> Text:
+        text = fmt(v)
+        style = ""
+        if view.pad_mask is not None and view.pad_mask[r, c]:
+            text, style = f"({text})", PADDING
+        if (r, c) in marked:
+            text, style = f"{text}*", MARKED
+        if (r, c) in window:
+            text = f"[{text}]"
+            style = f"{style} {WINDOW}".strip() if (r, c) not in marked else f"{MARKED} on yellow"
+        return Text(text, style=style)
+    return cell
+
+
+def _output_window(trace: Trace) -> tuple[int, int, int, int]:
+    """Rows r0..r1 and columns c0..c1 of the output to draw: all of a small output, else the traced part."""
+    oh, ow = trace.output_shape
+    if oh * ow <= 256:
+        return 0, oh, 0, ow
+    cells = [c for s in trace.steps for c in (s.out_cells or [s.out_pos])]
+    return (min(r for r, _ in cells), max(r for r, _ in cells) + 1,
+            min(c for _, c in cells), max(c for _, c in cells) + 1)
+
+
+def _output_table(trace: Trace, upto: int, partial: np.ndarray | None) -> Table:
+    """The output grid after step ``upto``: cells not yet computed show a dot."""
+    r0, r1, c0, c1 = _output_window(trace)
+    done = {c for s in trace.steps[:upto + 1] for c in (s.out_cells or [s.out_pos])}
+    step = trace.steps[upto]
+    current = set(step.out_cells or [step.out_pos])
+    values = trace.output_values if partial is None else partial
+
+    def cell(r: int, c: int, _v: float) -> Text:
+        pos = (r + r0, c + c0)
+        if partial is None and pos not in done:
+            return Text("·", style="dim")
+        text = fmt(values[pos])
+        return Text(f"<{text}>", style=CURRENT) if pos in current else Text(text)
+
+    return grid_table(np.zeros((r1 - r0, c1 - c0)), trace.output_title,
+                      row_labels=[str(r) for r in range(r0, r1)], col_labels=[str(c) for c in range(c0, c1)],
+                      cell=cell)
+
+
+def render_step(trace: Trace, index: int, partial: np.ndarray | None = None) -> Group:
+    """One step: input with the window, the kernel, the output so far, the written-out sum."""
+    step: Step = trace.steps[index]
+    view = trace.input
+    inp = grid_table(view.values, view.title, row_labels=view.row_labels, col_labels=view.col_labels,
+                     cell=_input_cell(view, set(step.cells), set(step.marked)))
+    row = Table.grid(padding=(0, 2))
+    parts: list = [inp]
+    if trace.kernel is not None:
+        parts += [Text(f"\n\n{trace.operator}", style="bold"),
+                  grid_table(trace.kernel.values, trace.kernel.title)]
+    parts += [Text("\n\n=", style="bold"), _output_table(trace, index, partial)]
+    for _ in parts:
+        row.add_column(vertical="top")
+    row.add_row(*parts)
+    where = f"output[{step.out_pos[0]}, {step.out_pos[1]}]"
+    head = Text.assemble((f"Step {index + 1} of {trace.total_steps}", "bold"), f" · {where}",
+                         (f" · {step.move}" if step.move else ""))
+    return Group(head, row, Text(step.expression, style="bold"), Text(""))
+
+
+def print_trace(console: Console, trace: Trace, *, partial_outputs: list[np.ndarray] | None = None) -> None:
+    """Print the header, every step, then the output-size formula and the result."""
+    console.print(Text(trace.title, style="bold underline"))
+    for note in trace.notes:
+        console.print(Text(f"  {note}", style="dim"))
+    console.print()
+    for i in range(len(trace.steps)):
+        console.print(render_step(trace, i, partial_outputs[i] if partial_outputs else None))
+    if trace.formulas:
+        console.print(Text("Output size", style="bold"))
+        for f in trace.formulas:
+            console.print(f"  {f}")
+        console.print()
+    if trace.output_values is not None and trace.output_values.size <= 400:
+        h, w = trace.output_values.shape[:2]
+        console.print(grid_table(trace.output_values, f"{trace.output_title}",
+                                 row_labels=[str(r) for r in range(h)], col_labels=[str(c) for c in range(w)]))
