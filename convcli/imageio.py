@@ -209,6 +209,9 @@ def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str) -> Loaded:
     if mode in ("LA", "RGBA"):
         arr, alpha_plane = arr[..., :-1], arr[..., -1].copy()
         mode = mode[:-1]
+    if original in ("P", "PA") and arr.ndim == 3 and not gray and \
+            np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]):
+        arr, mode = arr[..., 0], "L"      # a gray palette (e.g. a grayscale GIF) stays one channel
     if gray and arr.ndim == 3:
         # ITU-R 601-2 luma, the weights of Pillow's convert("L"), kept as floats (no rounding)
         arr = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114 if arr.shape[2] >= 3 else arr[..., 0]
