@@ -24,14 +24,19 @@ def grid_table(values: np.ndarray, title: str | None = None, *, row_labels=None,
     table = Table(box=box.SIMPLE_HEAD if col_labels else None, show_header=col_labels is not None,
                   min_width=len(title) if title else None,
                   title=title, title_justify="left", padding=(0, 1), pad_edge=False, collapse_padding=True)
-    if row_labels is not None:
-        table.add_column("", style="dim", justify="right")
-    for c in range(w):
-        table.add_column(col_labels[c] if col_labels else "", justify="right", header_style="dim")
+    rows = []
     for r in range(h):
         cells = [cell(r, c, values[r, c]) if cell else Text(fmt(values[r, c])) for c in range(w)]
         if row_labels is not None:
             cells.insert(0, Text(row_labels[r]))
+        rows.append(cells)
+    headers = ([""] if row_labels is not None else []) + [col_labels[c] if col_labels else "" for c in range(w)]
+    for j, header in enumerate(headers):
+        # never squeeze a number into an ellipsis: a column is as wide as its widest cell
+        widest = max([len(header)] + [r[j].cell_len for r in rows])
+        table.add_column(header, justify="right", header_style="dim", no_wrap=True, min_width=widest,
+                         style="dim" if (row_labels is not None and j == 0) else None)
+    for cells in rows:
         table.add_row(*cells)
     return table
 

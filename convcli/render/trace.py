@@ -5,8 +5,11 @@ Plain text stays readable without colour: window cells are in [brackets], paddin
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from rich.console import Console, Group
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -59,25 +62,40 @@ def _output_table(trace: Trace, upto: int, partial: np.ndarray | None) -> Table:
                       cell=cell)
 
 
-def render_step(trace: Trace, index: int, partial: np.ndarray | None = None) -> Group:
-    """One step: input with the window, the kernel, the output so far, the written-out sum."""
+def render_step(trace: Trace, index: int, partial: np.ndarray | None = None, *, width: int | None = None) -> Group:
+    """One step: input with the window, the kernel, the output so far, the written-out sum.
+
+    Side by side, as on a slide; stacked when that would be wider than ``width`` columns.
+    """
     step: Step = trace.steps[index]
     view = trace.input
     inp = grid_table(view.values, view.title, row_labels=view.row_labels, col_labels=view.col_labels,
                      cell=_input_cell(view, set(step.cells), set(step.marked)))
-    row = Table.grid(padding=(0, 2))
     parts: list = [inp]
     if trace.kernel is not None:
         parts += [Text(f"\n\n{trace.operator}", style="bold"),
                   grid_table(trace.kernel.values, trace.kernel.title)]
     parts += [Text("\n\n=", style="bold"), _output_table(trace, index, partial)]
-    for _ in parts:
-        row.add_column(vertical="top")
-    row.add_row(*parts)
+    row = _side_by_side(parts)
+    if width is not None and _natural_width(row) > width:
+        row = Group(inp, _side_by_side(parts[1:]))
     where = f"output[{step.out_pos[0]}, {step.out_pos[1]}]"
     head = Text.assemble((f"Step {index + 1} of {trace.total_steps}", "bold"), f" · {where}",
                          (f" · {step.move}" if step.move else ""))
     return Group(head, row, Text(step.expression, style="bold"), Text(""))
+
+
+def _side_by_side(parts: list) -> Table:
+    row = Table.grid(padding=(0, 2))
+    for _ in parts:
+        row.add_column(vertical="top", no_wrap=True)
+    row.add_row(*parts)
+    return row
+
+
+def _natural_width(renderable) -> int:
+    wide = Console(width=10_000, file=io.StringIO())
+    return Measurement.get(wide, wide.options, renderable).maximum
 
 
 def print_trace(console: Console, trace: Trace, *, partial_outputs: list[np.ndarray] | None = None) -> None:
@@ -87,7 +105,8 @@ def print_trace(console: Console, trace: Trace, *, partial_outputs: list[np.ndar
         console.print(Text(f"  {note}", style="dim"))
     console.print()
     for i in range(len(trace.steps)):
-        console.print(render_step(trace, i, partial_outputs[i] if partial_outputs else None))
+        console.print(render_step(trace, i, partial_outputs[i] if partial_outputs else None,
+                                  width=console.width))
     if trace.formulas:
         console.print(Text("Output size", style="bold"))
         for f in trace.formulas:
