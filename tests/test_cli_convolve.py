@@ -218,7 +218,7 @@ def _make_bad_files(tmp_path, samples):
     ("trunc.jpg", 3, "corrupt or truncated"),
     ("ragged.csv", 3, "ragged"),
     ("missing.png", 3, "no such file"),
-    ("dir.png", 3, "is a directory"),
+    ("dir.png", 3, "directory has no image or matrix files"),
 ])
 def test_bad_input_files(cli, tmp_path, samples, name, code, message):
     _make_bad_files(tmp_path, samples)

@@ -39,9 +39,34 @@ class PaddingMode(str, Enum):
     circular = "circular"
 
 
-InputArg = Annotated[Optional[str], typer.Argument(
-    metavar="INPUT", show_default=False,
-    help="Image (PNG, JPEG, TIFF, BMP, WebP, GIF: first frame), matrix (.npy, .csv, .txt), or - for stdin.")]
+BATCH_PANEL = "Batches and scripting"
+
+InputsArg = Annotated[Optional[list[str]], typer.Argument(
+    metavar="INPUT...", show_default=False,
+    help="Images (PNG, JPEG, TIFF, BMP, WebP, GIF: first frame), matrices (.npy, .csv, .txt), directories "
+         "(their image and matrix files, sorted), glob patterns (quoted), or - for stdin.")]
+OutDirOpt = Annotated[Optional[str], typer.Option(
+    "--out-dir", "-O", rich_help_panel=BATCH_PANEL, show_default=False,
+    help="Write one output per input into this directory, under the input's file name (required with "
+         "several inputs). Existing outputs are replaced; an input is never overwritten.")]
+FormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", "-f", rich_help_panel=BATCH_PANEL, show_default=False,
+    help="Output format for --out-dir and -o -: png, jpg, tif, webp, bmp, npy, csv, txt (default: the "
+         "input's own; PNG for stdout and for inputs convcli cannot write, such as GIF).")]
+NameOpt = Annotated[str, typer.Option(
+    "--name", rich_help_panel=BATCH_PANEL,
+    help="Output file name template for --out-dir, {stem} = input name without extension, "
+         "e.g. \"{stem}_edges\".")]
+JsonOpt = Annotated[bool, typer.Option(
+    "--json", rich_help_panel=BATCH_PANEL,
+    help="Print one JSON document on stdout: a record per input (input, output, status, error, shapes, "
+         "min/max/mean, seconds). Messages go to stderr.")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", rich_help_panel=BATCH_PANEL, help="No progress bar and no summary (errors still print).")]
+JobsOpt = Annotated[Optional[int], typer.Option(
+    "--jobs", "-j", rich_help_panel=BATCH_PANEL, show_default=False,
+    help="Files decoded and encoded at once (default: the number of cores). The op itself always "
+         "uses every core.")]
 MatrixOpt = Annotated[Optional[str], typer.Option(
     "--matrix", "-m", rich_help_panel=IO_PANEL, show_default=False,
     help='Inline input matrix instead of a file: rows split by ";", values by "," or spaces, '
@@ -180,3 +205,72 @@ def show_or_summarise(result: np.ndarray, *, title: str = "result") -> None:
 def require_input_ok(loaded: imageio.Loaded) -> None:
     if loaded.data.size == 0:
         raise InputError(f"{loaded.source}: no data")
+
+
+def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: str | None,
+                out_dir: str | None, fmt: str | None, name: str, json_out: bool, quiet: bool,
+                jobs: int | None, gray: bool = False, alpha: AlphaMode | str = AlphaMode.keep,
+                show_result: bool = True) -> None:
+    """Every op subcommand ends here: inputs -> ``step`` -> outputs, with the batch rules.
+
+    One input with -o (or none: a small result prints as a table); several inputs with --out-dir;
+    ``-`` reads stdin, ``-o -`` writes stdout. Failures are reported one line each on stderr, the
+    rest is still written, and the exit code says what happened (README: exit codes).
+    """
+    import json as _json
+    import time as _time
+
+    from .. import batch
+    from ..render.progress import batch_progress
+
+    inputs = list(inputs or [])
+    alpha = alpha.value if isinstance(alpha, AlphaMode) else alpha
+    fmt = batch.check_format(fmt)
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    if output is not None and out_dir is not None:
+        raise ParameterError("give either -o FILE or --out-dir DIR, not both")
+    if output == "-":
+        if sys.stdout.isatty():
+            raise ParameterError("refusing to write image data to a terminal; redirect stdout (-o - > out.png)")
+    elif output is not None:
+        check_output(output, inputs[0] if len(inputs) == 1 else None)
+    expanded_count = len(batch.expand_inputs(inputs)) if inputs else (1 if matrix is not None else 0)
+    if expanded_count > 1 and output is None and out_dir is None and not json_out:
+        raise ParameterError(f"{expanded_count} inputs: give --out-dir DIR for their outputs (or --json for statistics only)")
+    single = expanded_count <= 1
+    started = _time.perf_counter()
+    console = make_console()
+
+    def on_result(loaded: imageio.Loaded, outcome: batch.Outcome) -> None:
+        if single and output is None and show_result and not json_out:
+            show_or_summarise(outcome.result)
+
+    written = failed = 0
+    with batch_progress(expanded_count, enabled=not quiet and not json_out) as advance:
+        def on_record(rec: batch.Record) -> None:
+            nonlocal written, failed
+            if rec.status == "ok":
+                written += 1
+            else:
+                failed += 1
+                sys.stderr.write(f"convcli: error: {rec.error}\n")
+                sys.stderr.flush()
+            advance(os.path.basename(rec.input))
+
+        records = batch.run_batch(
+            inputs, step, out_dir=out_dir, output=output, fmt=fmt, name=name, jobs=jobs, gray=gray, alpha=alpha,
+            matrix=matrix, stdin_bytes=lambda: sys.stdin.buffer.read(),
+            stdout_write=batch.stdout_binary_writer(), on_record=on_record, on_result=on_result)
+    if json_out:
+        doc = {"records": [r.as_dict() for r in records], "written": written, "failed": failed,
+               "seconds": round(_time.perf_counter() - started, 6)}
+        sys.stdout.write(_json.dumps(doc, indent=2) + "\n")
+    elif len(records) > 1 and not quiet:
+        where = f" to {out_dir}" if out_dir else ""
+        sys.stderr.write(f"convcli: {written} written{where}, {failed} failed, "
+                         f"in {_time.perf_counter() - started:.2f} s\n")
+    code = batch.exit_code(records)
+    if code:
+        raise typer.Exit(code)
+    del console

@@ -13,7 +13,7 @@ from ..errors import ParameterError
 from ..kernels import parse_kernel
 from ..limits import check_pixels
 from ..shapes import ConvGeometry, as_pair, effective_kernel, resolve_conv_padding
-from ._common import as_float_image, check_padding_mode, from_planes, pad_planes, to_planes
+from ._common import as_float_image, check_pad_fits, check_padding_mode, from_planes, pad_planes, to_planes
 
 
 @njit(cache=True, parallel=True)
@@ -75,47 +75,77 @@ class ConvPlan:
         return self.kernel.ndim == 4
 
 
+@dataclass(frozen=True)
+class ConvSettings:
+    """Every convolution parameter checked, before any input is seen (shape checks come in ``plan``)."""
+
+    kernel: np.ndarray          # (kh, kw) or (C_out, C_in, kh, kw), already flipped if asked
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pad: tuple[int, int, int, int]
+    padding_mode: str
+    bias: np.ndarray            # 1 value (for every channel) or one per output channel
+
+    def plan(self, shape: Sequence[int]) -> "ConvPlan":
+        """Check the settings against an input ``shape`` ((H, W) or (H, W, C))."""
+        h, w = int(shape[0]), int(shape[1])
+        c = int(shape[2]) if len(shape) == 3 else 1
+        k = self.kernel
+        if k.ndim == 4:
+            if k.shape[1] != c:
+                raise ParameterError(
+                    f"the 4-D kernel has shape {tuple(k.shape)} = (C_out, C_in, kh, kw), so it expects "
+                    f"{k.shape[1]} input channel(s), but the input has {c}")
+            c_out = k.shape[0]
+        else:
+            c_out = c
+        kh, kw = k.shape[-2], k.shape[-1]
+        d, pad = self.dilation, self.pad
+        geom = ConvGeometry(h, w, kh, kw, self.stride, d, pad)
+        eh, ew = effective_kernel(kh, d[0]), effective_kernel(kw, d[1])
+        if eh > geom.padded_h or ew > geom.padded_w:
+            dil = f" (spanning {eh}×{ew} with dilation {d[0]},{d[1]})" if d != (1, 1) else ""
+            raise ParameterError(
+                f"kernel {kh}×{kw}{dil} is larger than the padded input {geom.padded_h}×{geom.padded_w} "
+                f"(input {h}×{w}, padding {pad[0]},{pad[1]},{pad[2]},{pad[3]})")
+        check_pixels(geom.out_h, geom.out_w, c_out)
+        b = self.bias
+        if b.size == 1:
+            b = np.full(c_out, b[0], dtype=np.float32)
+        elif b.size != c_out:
+            raise ParameterError(f"bias has {b.size} values but the output has {c_out} channel(s)")
+        check_pad_fits(pad, h, w, self.padding_mode)
+        return ConvPlan(geom, k, self.padding_mode, c, c_out, b)
+
+
+def conv_settings(kernel, *, stride=1, padding=0, padding_mode="zeros", dilation=1, flip=False,
+                  bias=0.0) -> ConvSettings:
+    """Check everything that does not depend on the input (kernel, stride, padding words, mode, bias)."""
+    k = parse_kernel(kernel)
+    if flip:
+        k = np.ascontiguousarray(k[..., ::-1, ::-1])
+    s = as_pair(stride, "stride", minimum=1)
+    d = as_pair(dilation, "dilation", minimum=1)
+    pad = resolve_conv_padding(padding, (k.shape[-2], k.shape[-1]), d, s)
+    mode = check_padding_mode(padding_mode)
+    b = np.asarray(bias, dtype=np.float64).reshape(-1)
+    if b.size == 0:
+        raise ParameterError("bias is empty")
+    if not np.all(np.isfinite(b)):
+        raise ParameterError("bias must be finite")
+    return ConvSettings(k, s, d, pad, mode, b.astype(np.float32))
+
+
 def plan_convolution(shape: Sequence[int], kernel, *, stride=1, padding=0, padding_mode="zeros",
                      dilation=1, flip=False, bias=0.0) -> ConvPlan:
     """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)) and resolve the geometry.
 
+    ``kernel`` may also be a :class:`ConvSettings` (then the other arguments are ignored).
     Raises ``ParameterError`` with a message naming the bad argument.
     """
-    h, w = int(shape[0]), int(shape[1])
-    c = int(shape[2]) if len(shape) == 3 else 1
-    k = parse_kernel(kernel)
-    if flip:
-        k = np.ascontiguousarray(k[..., ::-1, ::-1])
-    if k.ndim == 4:
-        if k.shape[1] != c:
-            raise ParameterError(
-                f"the 4-D kernel has shape {tuple(k.shape)} = (C_out, C_in, kh, kw), so it expects "
-                f"{k.shape[1]} input channel(s), but the input has {c}")
-        c_out = k.shape[0]
-    else:
-        c_out = c
-    s = as_pair(stride, "stride", minimum=1)
-    d = as_pair(dilation, "dilation", minimum=1)
-    kh, kw = k.shape[-2], k.shape[-1]
-    pad = resolve_conv_padding(padding, (kh, kw), d, s)
-    mode = check_padding_mode(padding_mode)
-    geom = ConvGeometry(h, w, kh, kw, s, d, pad)
-    eh, ew = effective_kernel(kh, d[0]), effective_kernel(kw, d[1])
-    if eh > geom.padded_h or ew > geom.padded_w:
-        dil = f" (spanning {eh}×{ew} with dilation {d[0]},{d[1]})" if d != (1, 1) else ""
-        raise ParameterError(
-            f"kernel {kh}×{kw}{dil} is larger than the padded input {geom.padded_h}×{geom.padded_w} "
-            f"(input {h}×{w}, padding {pad[0]},{pad[1]},{pad[2]},{pad[3]})")
-    check_pixels(geom.out_h, geom.out_w, c_out)
-    b = np.asarray(bias, dtype=np.float64)
-    if b.ndim == 0:
-        b = np.full(c_out, float(b))
-    b = b.reshape(-1)
-    if b.size != c_out:
-        raise ParameterError(f"bias has {b.size} values but the output has {c_out} channel(s)")
-    if not np.all(np.isfinite(b)):
-        raise ParameterError("bias must be finite")
-    return ConvPlan(geom, k, mode, c, c_out, b.astype(np.float32))
+    settings = kernel if isinstance(kernel, ConvSettings) else conv_settings(
+        kernel, stride=stride, padding=padding, padding_mode=padding_mode, dilation=dilation, flip=flip, bias=bias)
+    return settings.plan(shape)
 
 
 def pad_input(planes: np.ndarray, plan: ConvPlan) -> np.ndarray:
