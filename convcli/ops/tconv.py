@@ -19,6 +19,7 @@ from ..kernels import parse_kernel
 from ..limits import check_pixels
 from ..shapes import Pair, as_pair, tconv_out, tconv_out_formula
 from ._common import as_float_image, from_planes, to_planes
+from .conv import convolve
 
 
 @njit(cache=True, parallel=True)
@@ -284,8 +285,6 @@ def resize_convolve(image, kernel, *, stride=1, padding=0, output_padding=0, dil
 
 def run_remedy(arr: np.ndarray, plan: TConvPlan) -> np.ndarray:
     """Run :func:`resize_convolve` for a checked plan."""
-    from .conv import convolve
-
     sy, sx = plan.stride
     check_pixels(plan.in_h * sy, plan.in_w * sx, plan.channels_in, what="the upsampled image")
     up = _nearest_repeat(arr, plan.stride)
