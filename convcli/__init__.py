@@ -8,11 +8,13 @@
 from ._version import __version__
 from .errors import ConvcliError, InputError, LimitError, OutputError, ParameterError
 from .kernels import NAMED_KERNELS, parse_kernel
-from .ops import convolve
+from .ops import convolve, resize_convolve, tconv
 
 __all__ = [
     "__version__",
     "convolve",
+    "tconv",
+    "resize_convolve",
     "parse_kernel",
     "NAMED_KERNELS",
     "ConvcliError",

@@ -37,6 +37,7 @@ class Outcome:
     alpha: np.ndarray | None = None
     maxval: float | None = None          # None: the input's own scale
     formulas: list[str] = field(default_factory=list)
+    title: str = "result"                # how a printed table of it is headed
 
 
 Step = Callable[[imageio.Loaded], Outcome]

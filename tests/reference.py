@@ -66,3 +66,41 @@ def conv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), pa
     if two_d and c_out == 1:
         return out[:, :, 0]
     return out
+
+
+def tconv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), padding=(0, 0),
+                      output_padding=(0, 0), dilation=(1, 1), bias=0.0) -> np.ndarray:
+    """Transposed convolution by its definition: every input value times the kernel, added into a
+    full-size canvas at stride steps; then ``padding`` cells cropped from each side and
+    ``output_padding`` extra rows/columns kept at the bottom/right. A (kh, kw) kernel works per channel;
+    a (C_in, C_out, kh, kw) weight (PyTorch's ConvTranspose2d layout) mixes channels. float64."""
+    x = np.asarray(image, dtype=np.float64)
+    two_d = x.ndim == 2
+    if two_d:
+        x = x[:, :, None]
+    h, w, c = x.shape
+    k = np.asarray(kernel, dtype=np.float64)
+    dense = k.ndim == 4
+    kh, kw = k.shape[-2:]
+    sy, sx = stride
+    py, px = padding
+    ay, ax = output_padding
+    dy, dx = dilation
+    c_out = k.shape[1] if dense else c
+    full_h = (h - 1) * sy + dy * (kh - 1) + 1 + ay
+    full_w = (w - 1) * sx + dx * (kw - 1) + 1 + ax
+    canvas = np.zeros((full_h, full_w, c_out))
+    for ci in range(c):
+        for iy in range(h):
+            for ix in range(w):
+                for co in (range(c_out) if dense else [ci]):
+                    weights = k[ci, co] if dense else k
+                    for i in range(kh):
+                        for j in range(kw):
+                            canvas[iy * sy + i * dy, ix * sx + j * dx, co] += x[iy, ix, ci] * weights[i, j]
+    out_h = full_h - 2 * py
+    out_w = full_w - 2 * px
+    out = canvas[py:py + out_h, px:px + out_w, :] + np.broadcast_to(np.asarray(bias, np.float64), (c_out,))
+    if two_d and c_out == 1:
+        return out[:, :, 0]
+    return out

@@ -244,7 +244,7 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
 
     def on_result(loaded: imageio.Loaded, outcome: batch.Outcome) -> None:
         if single and output is None and show_result and not json_out:
-            show_or_summarise(outcome.result)
+            show_or_summarise(outcome.result, title=outcome.title)
 
     written = failed = 0
     with batch_progress(expanded_count, enabled=not quiet and not json_out) as advance:

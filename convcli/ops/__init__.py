@@ -1,4 +1,5 @@
 """The ops: plain NumPy in, NumPy out. No Pillow, Rich or Typer here."""
 from .conv import convolve, plan_convolution
+from .tconv import overlap_map, plan_tconv, resize_convolve, tconv
 
-__all__ = ["convolve", "plan_convolution"]
+__all__ = ["convolve", "plan_convolution", "tconv", "plan_tconv", "overlap_map", "resize_convolve"]

@@ -52,7 +52,7 @@ def _output_table(trace: Trace, upto: int, partial: np.ndarray | None) -> Table:
 
     def cell(r: int, c: int, _v: float) -> Text:
         pos = (r + r0, c + c0)
-        if partial is None and pos not in done:
+        if pos not in done:
             return Text("·", style="dim")
         text = fmt(values[pos])
         return Text(f"<{text}>", style=CURRENT) if pos in current else Text(text)
@@ -79,7 +79,12 @@ def render_step(trace: Trace, index: int, partial: np.ndarray | None = None, *, 
     row = _side_by_side(parts)
     if width is not None and _natural_width(row) > width:
         row = Group(inp, _side_by_side(parts[1:]))
-    where = f"output[{step.out_pos[0]}, {step.out_pos[1]}]"
+    if step.out_cells is not None and len(step.out_cells) != 1:   # a scatter step writes several cells
+        rows = [r for r, _ in step.out_cells] or [step.out_pos[0]]
+        cols = [c for _, c in step.out_cells] or [step.out_pos[1]]
+        where = f"output[{min(rows)}..{max(rows)}, {min(cols)}..{max(cols)}]"
+    else:
+        where = f"output[{step.out_pos[0]}, {step.out_pos[1]}]"
     head = Text.assemble((f"Step {index + 1} of {trace.total_steps}", "bold"), f" · {where}",
                          (f" · {step.move}" if step.move else ""))
     return Group(head, row, Text(step.expression, style="bold"), Text(""))
@@ -98,8 +103,14 @@ def _natural_width(renderable) -> int:
     return Measurement.get(wide, wide.options, renderable).maximum
 
 
-def print_trace(console: Console, trace: Trace, *, partial_outputs: list[np.ndarray] | None = None) -> None:
-    """Print the header, every step, then the output-size formula and the result."""
+def print_trace(console: Console, trace: Trace, *, partial_outputs: list | None = None) -> None:
+    """Print the header, every step, then the output-size formula and the result.
+
+    ``partial_outputs`` (default: ``trace.partial_outputs``) gives the running output values after each
+    step, for views whose output cells receive several contributions; cells not yet written show a dot.
+    """
+    if partial_outputs is None:
+        partial_outputs = trace.partial_outputs
     console.print(Text(trace.title, style="bold underline"))
     for note in trace.notes:
         console.print(Text(f"  {note}", style="dim"))

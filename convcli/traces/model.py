@@ -73,6 +73,9 @@ class Trace:
     total_steps: int = 0
     output_values: np.ndarray | None = None           # the op's full result (shown as the final grid)
     output_title: str = "output"
+    # running output values after each step, indexable by (row, col) (an array or a dict of the cells
+    # written so far): scatter views, whose output cells fill in over several steps
+    partial_outputs: list | None = None
 
     def __post_init__(self) -> None:
         if not self.total_steps:

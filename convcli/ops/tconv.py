@@ -1,0 +1,300 @@
+"""Transposed convolution ("deconvolution"), with PyTorch's ``conv_transpose2d`` semantics.
+
+Each input value multiplies the whole kernel and the product is added into the output at
+``stride`` steps (the scatter definition). The compiled kernels use the equivalent gather form:
+each output row sums the input taps that reach it, so rows run in parallel without write races.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
+from numba import njit, prange
+
+from ..errors import ParameterError
+from ..kernels import parse_kernel
+from ..limits import check_pixels
+from ..shapes import Pair, as_pair, tconv_out, tconv_out_formula
+from ._common import as_float_image, from_planes, to_planes
+from .conv import convolve
+
+
+@njit(cache=True, parallel=True)
+def _tconv2d(x, w, bias, dense, sy, sx, py, px, dy, dx, out):  # pragma: no cover - compiled
+    """out[co, y, x] = bias[co] + Σ w[ci, co', i, j] · x[ci, iy, ix] over y = iy·sy − py + i·dy,
+    x = ix·sx − px + j·dx. ``dense``: w is (C_in, C_out, kh, kw) and every ci feeds every co;
+    else w is (C, 1, kh, kw) and channel c feeds only itself (groups = C)."""
+    c_out, out_h, out_w = out.shape
+    c_in, in_h, in_w = x.shape
+    kh, kw = w.shape[2], w.shape[3]
+    for r in prange(c_out * out_h):
+        co = r // out_h
+        oy = r - co * out_h
+        acc = np.zeros(out_w, dtype=np.float32)
+        c_lo = 0 if dense else co
+        c_hi = c_in if dense else co + 1
+        for ci in range(c_lo, c_hi):
+            wo = co if dense else 0
+            for i in range(kh):
+                t = oy + py - i * dy
+                if t < 0 or t % sy != 0:
+                    continue
+                iy = t // sy
+                if iy >= in_h:
+                    continue
+                for j in range(kw):
+                    wt = w[ci, wo, i, j]
+                    x0 = j * dx - px
+                    for ix in range(in_w):
+                        ox = ix * sx + x0
+                        if 0 <= ox < out_w:
+                            acc[ox] += wt * x[ci, iy, ix]
+        b = bias[co]
+        for ox in range(out_w):
+            out[co, oy, ox] = acc[ox] + b
+
+
+@dataclass(frozen=True)
+class TConvPlan:
+    """A checked transposed convolution: sizes, parameters and the kernel as given."""
+
+    in_h: int
+    in_w: int
+    kernel: np.ndarray          # (kh, kw), or (C_in, C_out, kh, kw) as PyTorch's ConvTranspose2d weight
+    stride: Pair
+    padding: Pair
+    output_padding: Pair
+    dilation: Pair
+    channels_in: int
+    channels_out: int
+    bias: np.ndarray            # (C_out,)
+
+    @property
+    def dense(self) -> bool:
+        return self.kernel.ndim == 4
+
+    @property
+    def k_h(self) -> int:
+        return int(self.kernel.shape[-2])
+
+    @property
+    def k_w(self) -> int:
+        return int(self.kernel.shape[-1])
+
+    @property
+    def out_h(self) -> int:
+        return tconv_out(self.in_h, self.k_h, self.stride[0], self.padding[0], self.output_padding[0],
+                         self.dilation[0])
+
+    @property
+    def out_w(self) -> int:
+        return tconv_out(self.in_w, self.k_w, self.stride[1], self.padding[1], self.output_padding[1],
+                         self.dilation[1])
+
+    def formulas(self) -> list[str]:
+        return [tconv_out_formula("H", self.in_h, self.k_h, self.stride[0], self.padding[0],
+                                  self.output_padding[0], self.dilation[0]),
+                tconv_out_formula("W", self.in_w, self.k_w, self.stride[1], self.padding[1],
+                                  self.output_padding[1], self.dilation[1])]
+
+
+def plan_tconv(shape: Sequence[int], kernel, *, stride=1, padding=0, output_padding=0, dilation=1,
+               bias=0.0) -> TConvPlan:
+    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); raise ``ParameterError``."""
+    h, w = int(shape[0]), int(shape[1])
+    c = int(shape[2]) if len(shape) == 3 else 1
+    k = parse_kernel(kernel)
+    if k.ndim == 4:
+        if k.shape[0] != c:
+            raise ParameterError(
+                f"the 4-D kernel has shape {tuple(k.shape)} = (C_in, C_out, kh, kw) (PyTorch's "
+                f"ConvTranspose2d weight), so it expects {k.shape[0]} input channel(s), but the input has {c}")
+        c_out = int(k.shape[1])
+    else:
+        c_out = c
+    s = as_pair(stride, "stride", minimum=1)
+    d = as_pair(dilation, "dilation", minimum=1)
+    p = as_pair(padding, "padding", minimum=0)
+    a = as_pair(output_padding, "output_padding", minimum=0)
+    for axis, ai, si, di in (("height", a[0], s[0], d[0]), ("width", a[1], s[1], d[1])):
+        if not (ai < si or ai < di):
+            raise ParameterError(
+                f"output_padding must be smaller than the stride or the dilation (PyTorch's rule), "
+                f"but along the {axis} output_padding is {ai}, stride {si}, dilation {di}")
+    plan = TConvPlan(h, w, k, s, p, a, d, c, c_out, np.zeros(c_out, dtype=np.float32))
+    if plan.out_h < 1 or plan.out_w < 1:
+        bad = plan.formulas()[0] if plan.out_h < 1 else plan.formulas()[1]
+        raise ParameterError(f"the output would be empty: {bad}; use a smaller padding")
+    check_pixels(plan.out_h, plan.out_w, c_out)
+    b = np.asarray(bias, dtype=np.float64)
+    if b.ndim == 0:
+        b = np.full(c_out, float(b))
+    b = b.reshape(-1)
+    if b.size != c_out:
+        raise ParameterError(f"bias has {b.size} values but the output has {c_out} channel(s)")
+    if not np.all(np.isfinite(b)):
+        raise ParameterError("bias must be finite")
+    return TConvPlan(h, w, k, s, p, a, d, c, c_out, b.astype(np.float32))
+
+
+def run_tconv(arr: np.ndarray, plan: TConvPlan) -> np.ndarray:
+    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+    x = to_planes(arr)
+    if plan.dense:
+        w = np.ascontiguousarray(plan.kernel, dtype=np.float32)
+    else:
+        w = np.ascontiguousarray(np.broadcast_to(plan.kernel, (plan.channels_in, 1) + plan.kernel.shape),
+                                 dtype=np.float32)
+    out = np.empty((plan.channels_out, plan.out_h, plan.out_w), dtype=np.float32)
+    _tconv2d(x, w, plan.bias, plan.dense, plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
+             plan.dilation[0], plan.dilation[1], out)
+    return from_planes(out, arr.ndim == 2)
+
+
+def tconv(image, kernel, *, stride=1, padding=0, output_padding=0, dilation=1, bias=0.0) -> np.ndarray:
+    """Transposed convolution: PyTorch's ``conv_transpose2d``, learnable upsampling.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+        Values on their own scale. A 2-D kernel works on each channel alone (groups = C).
+    kernel : str or array_like
+        A kernel spec as for :func:`convcli.convolve`, or an array: (kh, kw), or
+        (C_in, C_out, kh, kw) — a PyTorch ``ConvTranspose2d`` weight (note: C_in first), which mixes channels.
+    stride, dilation : int or (int, int)
+        Step between the kernel stamps in the output, and spacing of the kernel taps; ≥ 1.
+    padding : int or (int, int)
+        Cells cropped from each side of the full result (PyTorch's meaning), ≥ 0.
+    output_padding : int or (int, int)
+        Extra cells added at the bottom/right; must be smaller than the stride or the dilation.
+    bias : float or array_like of C_out floats
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        (H', W') for a 2-D input and kernel, else (H', W', C').
+
+    Notes
+    -----
+    Every input value is multiplied by the kernel and added into the output at stride steps::
+
+        input 1 2   kernel 1 1   stride 2        1 1 2 2
+              3 4          1 1        ->         1 1 2 2
+                                                 3 3 4 4
+                                                 3 3 4 4
+
+    H' = (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1. When k is not a multiple
+    of the stride, the stamps overlap unevenly: the checkerboard (see :func:`overlap_map`).
+    """
+    arr = as_float_image(image)
+    plan = plan_tconv(arr.shape, kernel, stride=stride, padding=padding, output_padding=output_padding,
+                      dilation=dilation, bias=bias)
+    return run_tconv(arr, plan)
+
+
+def overlap_counts(n: int, k: int, stride: int, padding: int, output_padding: int, dilation: int) -> np.ndarray:
+    """Along one axis: how many (input cell, kernel tap) pairs land on each output cell."""
+    out = tconv_out(n, k, stride, padding, output_padding, dilation)
+    counts = np.zeros(max(out, 0), dtype=np.int64)
+    for i in range(n):
+        for t in range(k):
+            y = i * stride - padding + t * dilation
+            if 0 <= y < out:
+                counts[y] += 1
+    return counts
+
+
+def overlap_map(plan: TConvPlan) -> np.ndarray:
+    """(H_out, W_out) int64 map of how many kernel taps reach each output pixel (kernel values ignored).
+
+    It is the product of the two axes' counts; uneven (the checkerboard) when the kernel size is not a
+    multiple of the stride: k = 3, s = 2 gives 1 2 1 2 … along each axis, so 1, 2 and 4 in 2-D.
+    """
+    rows = overlap_counts(plan.in_h, plan.k_h, plan.stride[0], plan.padding[0], plan.output_padding[0],
+                          plan.dilation[0])
+    cols = overlap_counts(plan.in_w, plan.k_w, plan.stride[1], plan.padding[1], plan.output_padding[1],
+                          plan.dilation[1])
+    return np.outer(rows, cols)
+
+
+def carry_alpha(alpha: np.ndarray, plan: TConvPlan) -> np.ndarray:
+    """Move an alpha plane to the output size without filtering it: each output pixel takes the alpha
+    of the input pixel whose kernel centre tap lands there (rounded down, clamped to the input)."""
+    def index(n_out, n_in, s, p, d, k):
+        y = np.arange(n_out)
+        return np.clip((y + p - d * ((k - 1) // 2)) // s, 0, n_in - 1)
+
+    rows = index(plan.out_h, plan.in_h, plan.stride[0], plan.padding[0], plan.dilation[0], plan.k_h)
+    cols = index(plan.out_w, plan.in_w, plan.stride[1], plan.padding[1], plan.dilation[1], plan.k_w)
+    return np.ascontiguousarray(np.asarray(alpha, dtype=np.float32)[rows[:, None], cols[None, :]])
+
+
+def _nearest_repeat(arr: np.ndarray, factor: Pair) -> np.ndarray:
+    """Nearest-neighbour upsampling by whole factors: every pixel becomes a factor_y × factor_x block.
+
+    A stand-in for the shared ``upsample`` op (issue 3, ops/upsample.py) written in parallel with
+    this module; ``nearest`` upsampling by an integer factor is exactly this repeat.
+    """
+    return np.repeat(np.repeat(arr, factor[0], axis=0), factor[1], axis=1)
+
+
+def remedy_padding(plan: TConvPlan) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) cells the remedy adds around the upsampled image (negative = crop).
+
+    Top/left: dilation·(k − 1) − padding − ⌊(stride − 1)/2⌋, the zero-insertion view's padding
+    shifted so each s×s block sits where the transposed convolution puts its input value;
+    bottom/right: whatever makes the result exactly as large as the transposed convolution's.
+    At stride 1 this is the zero-insertion view itself, so the remedy equals ``tconv``.
+    """
+    def axis(n, k, s, p, d, out):
+        lo = d * (k - 1) - p - (s - 1) // 2
+        return lo, out - n * s + d * (k - 1) - lo
+
+    top, bottom = axis(plan.in_h, plan.k_h, plan.stride[0], plan.padding[0], plan.dilation[0], plan.out_h)
+    left, right = axis(plan.in_w, plan.k_w, plan.stride[1], plan.padding[1], plan.dilation[1], plan.out_w)
+    return top, bottom, left, right
+
+
+def remedy_kernel(plan: TConvPlan) -> np.ndarray:
+    """The kernel the remedy's ordinary convolution uses: the tconv kernel flipped (as in the
+    zero-insertion view), a 4-D weight also turned from (C_in, C_out, …) into Conv2d's (C_out, C_in, …)."""
+    k = plan.kernel
+    if k.ndim == 4:
+        k = k.transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(k[..., ::-1, ::-1])
+
+
+def resize_convolve(image, kernel, *, stride=1, padding=0, output_padding=0, dilation=1,
+                    bias=0.0) -> np.ndarray:
+    """The checkerboard remedy of Odena, Dumoulin and Olah (Distill, 2016): resize, then convolve.
+
+    Nearest-neighbour upsampling by ``stride``, then an ordinary convolution (:func:`convcli.convolve`,
+    zero padding) with the same kernel, flipped, so every output pixel gets the same number of taps.
+    The result has exactly the size :func:`tconv` gives with the same arguments (the upsampled image
+    is padded or cropped as :func:`remedy_padding` says), so the two can be compared pixel by pixel;
+    at stride 1 it equals :func:`tconv`.
+    """
+    arr = as_float_image(image)
+    plan = plan_tconv(arr.shape, kernel, stride=stride, padding=padding, output_padding=output_padding,
+                      dilation=dilation, bias=bias)
+    return run_remedy(arr, plan)
+
+
+def run_remedy(arr: np.ndarray, plan: TConvPlan) -> np.ndarray:
+    """Run :func:`resize_convolve` for a checked plan."""
+    sy, sx = plan.stride
+    check_pixels(plan.in_h * sy, plan.in_w * sx, plan.channels_in, what="the upsampled image")
+    up = _nearest_repeat(arr, plan.stride)
+    top, bottom, left, right = remedy_padding(plan)
+    widths = [(max(top, 0), max(bottom, 0)), (max(left, 0), max(right, 0))] + [(0, 0)] * (up.ndim - 2)
+    up = np.pad(up, widths)
+    h, w = up.shape[:2]
+    up = up[max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
+    bias = plan.bias if plan.channels_out > 1 else float(plan.bias[0])
+    out = convolve(up, remedy_kernel(plan), dilation=plan.dilation, bias=bias)
+    if out.ndim == 3 and arr.ndim == 2 and plan.channels_out == 1:
+        out = out[:, :, 0]
+    return out
