@@ -8,10 +8,11 @@
 from ._version import __version__
 from .errors import ConvcliError, InputError, LimitError, OutputError, ParameterError
 from .kernels import NAMED_KERNELS, parse_kernel
-from .ops import convolve
+from .ops import activate, convolve
 
 __all__ = [
     "__version__",
+    "activate",
     "convolve",
     "parse_kernel",
     "NAMED_KERNELS",

@@ -4,6 +4,8 @@ Written from the definitions with plain Python loops, sharing no code with convc
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -66,3 +68,48 @@ def conv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), pa
     if two_d and c_out == 1:
         return out[:, :, 0]
     return out
+
+
+# ------------------------------------------------------------------------------------ activations
+
+def activation_reference(x: float, fn: str, alpha: float | None = None) -> tuple[float, float]:
+    """(g(x), g'(x)) for one number, straight from the textbook definitions with the math module.
+
+    Kinks follow PyTorch's autograd: ReLU'(0) = 0, LeakyReLU'(0) = alpha, ELU'(0) = alpha.
+    Softplus uses PyTorch's beta = 1, threshold = 20 (g(x) = x above it)."""
+    if fn == "relu":
+        return (x, 1.0) if x > 0 else (0.0, 0.0)
+    if fn == "leaky-relu":
+        a = 0.01 if alpha is None else alpha
+        return (x, 1.0) if x > 0 else (a * x, a)
+    if fn == "sigmoid":
+        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        return s, s * (1.0 - s)
+    if fn == "tanh":
+        t = math.tanh(x)
+        return t, 1.0 - t * t
+    if fn == "elu":
+        a = 1.0 if alpha is None else alpha
+        return (x, 1.0) if x > 0 else (a * (math.exp(x) - 1.0), a * math.exp(x))
+    if fn == "gelu":
+        cdf = 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+        pdf = math.exp(-x * x / 2.0) / math.sqrt(2.0 * math.pi)
+        return x * cdf, cdf + x * pdf
+    if fn == "silu":
+        s, _ = activation_reference(x, "sigmoid")
+        return x * s, s + x * s * (1.0 - s)
+    if fn == "softplus":
+        if x > 20:
+            return x, 1.0
+        s, _ = activation_reference(x, "sigmoid")
+        return math.log(1.0 + math.exp(x)) if x > -30 else math.exp(x), s
+    raise ValueError(fn)
+
+
+def activate_reference(values: np.ndarray, fn: str, alpha: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apply activation_reference to every element; float64 arrays of values and derivatives."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    pairs = [activation_reference(float(v), fn, alpha) for v in flat]
+    y = np.array([p[0] for p in pairs]).reshape(np.shape(values))
+    d = np.array([p[1] for p in pairs]).reshape(np.shape(values))
+    return y, d
