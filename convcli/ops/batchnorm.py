@@ -103,6 +103,8 @@ class BatchStats:
     running_mean: np.ndarray        # after this batch's update (unchanged in evaluation)
     running_var: np.ndarray
     factor: float | None = None     # the momentum used for this update (1/k for momentum=None)
+    previous_mean: np.ndarray | None = None   # the running statistics before this update
+    previous_var: np.ndarray | None = None
 
     def as_dict(self) -> dict:
         return {"index": self.index, "inputs": [self.start, self.stop], "count": self.count,
@@ -276,6 +278,7 @@ def batch_norm(batch, *, eps: float = 1e-5, momentum: float | None = 0.1, gamma=
                 raise InputError(f"mini-batch {k + 1} (input {start + 1}) has only one value per channel; "
                                  f"training needs more than one (PyTorch refuses it too)")
             unbiased = _unbiased(var, n)
+            previous = (rm, rv)
             tracked += 1
             factor = 1.0 / tracked if momentum is None else float(momentum)
             rm = (1.0 - factor) * rm + factor * mean
@@ -284,7 +287,7 @@ def batch_norm(batch, *, eps: float = 1e-5, momentum: float | None = 0.1, gamma=
             for j, a in enumerate(chunk):
                 outputs[start + j] = _apply(a, mean, invstd, g, b)
             batches.append(BatchStats(k, start, start + len(chunk), n, mean, var, unbiased, rm.copy(), rv.copy(),
-                                      factor))
+                                      factor, previous[0].copy(), previous[1].copy()))
     stats = BatchNormStats(c, n_all, len(items), mean_all, var_all, _unbiased(var_all, n_all), rm, rv, tracked,
                            float(eps), momentum, g, b, bool(training), batches)
     if kind == "stack4":
