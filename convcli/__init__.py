@@ -8,10 +8,14 @@
 from ._version import __version__
 from .errors import ConvcliError, InputError, LimitError, OutputError, ParameterError
 from .kernels import NAMED_KERNELS, parse_kernel
-from .ops import convolve, resize_convolve, tconv
+from .ops import BatchNormStats, BatchStats, activate, batch_norm, convolve, resize_convolve, tconv
 
 __all__ = [
     "__version__",
+    "activate",
+    "batch_norm",
+    "BatchNormStats",
+    "BatchStats",
     "convolve",
     "tconv",
     "resize_convolve",

@@ -38,6 +38,8 @@ class Outcome:
     maxval: float | None = None          # None: the input's own scale
     formulas: list[str] = field(default_factory=list)
     title: str = "result"                # how a printed table of it is headed
+    for_image: np.ndarray | None = None  # what to write when the output is an image (e.g. mapped to pixels)
+    report: dict | None = None           # extra facts for the --json record (e.g. activation statistics)
 
 
 Step = Callable[[imageio.Loaded], Outcome]
@@ -58,6 +60,7 @@ class Record:
     max: float | None = None
     mean: float | None = None
     seconds: float = 0.0
+    report: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -190,7 +193,8 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
         try:
             if rec.output is not None:
                 target = rec.output if rec.output != "-" else f"stdout{FORMATS[fmt or 'png']}"
-                payload = imageio.encode_result(out.result, target,
+                image = imageio.output_kind(target) == "image" and out.for_image is not None
+                payload = imageio.encode_result(out.for_image if image else out.result, target,
                                                 maxval=out.maxval if out.maxval is not None else loaded.maxval,
                                                 range_mode=out.range_mode, alpha=out.alpha)
                 if rec.output == "-":
@@ -227,6 +231,7 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                     rec.input_shape = list(loaded.data.shape)
                     out = step(loaded)
                     _summary_stats(rec, out.result)
+                    rec.report = out.report
                     if on_result:
                         on_result(loaded, out)
                 except ConvcliError as exc:

@@ -4,6 +4,8 @@ Written from the definitions with plain Python loops, sharing no code with convc
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -104,3 +106,103 @@ def tconv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), p
     if two_d and c_out == 1:
         return out[:, :, 0]
     return out
+# ------------------------------------------------------------------------------------ activations
+
+def activation_reference(x: float, fn: str, alpha: float | None = None) -> tuple[float, float]:
+    """(g(x), g'(x)) for one number, straight from the textbook definitions with the math module.
+
+    Kinks follow PyTorch's autograd: ReLU'(0) = 0, LeakyReLU'(0) = alpha, ELU'(0) = alpha.
+    Softplus uses PyTorch's beta = 1, threshold = 20 (g(x) = x above it)."""
+    if fn == "relu":
+        return (x, 1.0) if x > 0 else (0.0, 0.0)
+    if fn == "leaky-relu":
+        a = 0.01 if alpha is None else alpha
+        return (x, 1.0) if x > 0 else (a * x, a)
+    if fn == "sigmoid":
+        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        return s, s * (1.0 - s)
+    if fn == "tanh":
+        t = math.tanh(x)
+        return t, 1.0 - t * t
+    if fn == "elu":
+        a = 1.0 if alpha is None else alpha
+        return (x, 1.0) if x > 0 else (a * (math.exp(x) - 1.0), a * math.exp(x))
+    if fn == "gelu":
+        cdf = 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+        pdf = math.exp(-x * x / 2.0) / math.sqrt(2.0 * math.pi)
+        return x * cdf, cdf + x * pdf
+    if fn == "silu":
+        s, _ = activation_reference(x, "sigmoid")
+        return x * s, s + x * s * (1.0 - s)
+    if fn == "softplus":
+        if x > 20:
+            return x, 1.0
+        s, _ = activation_reference(x, "sigmoid")
+        return math.log(1.0 + math.exp(x)) if x > -30 else math.exp(x), s
+    raise ValueError(fn)
+
+
+def activate_reference(values: np.ndarray, fn: str, alpha: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apply activation_reference to every element; float64 arrays of values and derivatives."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    pairs = [activation_reference(float(v), fn, alpha) for v in flat]
+    y = np.array([p[0] for p in pairs]).reshape(np.shape(values))
+    d = np.array([p[1] for p in pairs]).reshape(np.shape(values))
+    return y, d
+
+
+# ------------------------------------------------------------------------------ batch normalization
+
+def batch_norm_reference(images, *, eps=1e-5, momentum=0.1, gamma=None, beta=None, batch_size=None,
+                         running_mean=None, running_var=None, training=True):
+    """BatchNorm2d from its definition, value by value in plain Python (images: list of (H, W, C)).
+
+    Returns (outputs as float64 arrays, dict of per-batch and final statistics)."""
+    c = images[0].shape[2]
+    gamma = [1.0] * c if gamma is None else list(gamma)
+    beta = [0.0] * c if beta is None else list(beta)
+    rm = [0.0] * c if running_mean is None else list(running_mean)
+    rv = [1.0] * c if running_var is None else list(running_var)
+    size = len(images) if batch_size is None else batch_size
+    outputs = []
+    batches = []
+    tracked = 0
+
+    def values(group, ch):
+        return [float(v) for im in group for v in im[:, :, ch].ravel()]
+
+    def moments(vals):
+        n = len(vals)
+        mean = math.fsum(vals) / n
+        var = math.fsum((v - mean) ** 2 for v in vals) / n
+        return n, mean, var
+
+    if not training:
+        for im in images:
+            out = np.zeros(im.shape)
+            for ch in range(c):
+                for (r, col), v in np.ndenumerate(im[:, :, ch]):
+                    out[r, col, ch] = (v - rm[ch]) / math.sqrt(rv[ch] + eps) * gamma[ch] + beta[ch]
+            outputs.append(out)
+    else:
+        for start in range(0, len(images), size):
+            group = images[start:start + size]
+            stats = [moments(values(group, ch)) for ch in range(c)]
+            tracked += 1
+            m = 1.0 / tracked if momentum is None else momentum
+            for ch, (n, mean, var) in enumerate(stats):
+                rm[ch] = (1 - m) * rm[ch] + m * mean
+                rv[ch] = (1 - m) * rv[ch] + m * var * n / (n - 1)
+            for im in group:
+                out = np.zeros(im.shape)
+                for ch, (n, mean, var) in enumerate(stats):
+                    for (r, col), v in np.ndenumerate(im[:, :, ch]):
+                        out[r, col, ch] = (v - mean) / math.sqrt(var + eps) * gamma[ch] + beta[ch]
+                outputs.append(out)
+            batches.append({"mean": [s[1] for s in stats], "var": [s[2] for s in stats],
+                            "var_unbiased": [s[2] * s[0] / (s[0] - 1) for s in stats],
+                            "running_mean": list(rm), "running_var": list(rv), "count": stats[0][0]})
+    whole = [moments(values(images, ch)) for ch in range(c)]
+    return outputs, {"mean": [s[1] for s in whole], "var": [s[2] for s in whole],
+                     "var_unbiased": [s[2] * s[0] / (s[0] - 1) if s[0] > 1 else float("nan") for s in whole],
+                     "count": whole[0][0], "running_mean": rm, "running_var": rv, "batches": batches}

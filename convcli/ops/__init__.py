@@ -1,5 +1,8 @@
 """The ops: plain NumPy in, NumPy out. No Pillow, Rich or Typer here."""
+from .activations import activate
+from .batchnorm import BatchNormStats, BatchStats, batch_norm
 from .conv import convolve, plan_convolution
 from .tconv import overlap_map, plan_tconv, resize_convolve, tconv
 
-__all__ = ["convolve", "plan_convolution", "tconv", "plan_tconv", "overlap_map", "resize_convolve"]
+__all__ = ["activate", "batch_norm", "BatchNormStats", "BatchStats", "convolve", "plan_convolution",
+           "tconv", "plan_tconv", "overlap_map", "resize_convolve"]

@@ -1,0 +1,290 @@
+"""``convcli bnorm-stats``: batch normalization over a set of images or arrays, as BatchNorm2d does it."""
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+
+from .. import imageio
+from ..errors import InputError, OutputError, ParameterError
+from ..ops.batchnorm import batch_norm, check_params
+from ..render import make_console
+from ..render.batchnorm import print_batchnorm_trace, stats_table
+from ..traces.batchnorm import DEFAULT_MAX_STEPS, batchnorm_trace
+from . import app
+from ._common import IO_PANEL, TRACE_PANEL, GrayOpt, MaxPixelsOpt, MaxStepsOpt, apply_limits, parse_floats
+
+STATS_PANEL = "Statistics"
+DISPLAY_SIGMAS = 3.0           # images written by --out-dir: −3..3 -> black..white, 0 -> mid-gray
+READABLE = imageio.READ_IMAGE_EXTS | imageio.MATRIX_EXTS
+GLOB_CHARS = set("*?[")
+
+EPILOG = (
+    "Examples:  convcli bnorm-stats photos/ --json  ·  "
+    "convcli bnorm-stats 'train/*.png' --batch-size 4 --save-stats bn.json  ·  "
+    "convcli bnorm-stats test.png --eval --stats bn.json --out-dir normalized/"
+)
+
+
+@app.command("bnorm-stats", epilog=EPILOG)
+def bnorm_stats(
+    inputs: Annotated[list[str], typer.Argument(
+        metavar="INPUT...", show_default=False,
+        help="Images or .npy/.csv/.txt arrays, directories (their readable files, sorted by name) or glob "
+             "patterns (matches sorted). Together, in the order given, they are the batch.")],
+    eps: Annotated[Optional[float], typer.Option(
+        "--eps", rich_help_panel=STATS_PANEL, show_default=False,
+        help="ε added to the variance under the square root (default 1e-5, PyTorch's; with --eval the "
+             "stats file's).")] = None,
+    momentum: Annotated[str, typer.Option(
+        "--momentum", rich_help_panel=STATS_PANEL, metavar="M|none",
+        help="Weight of each mini-batch in the running statistics, 0..1: running = (1 − M)·running + M·batch. "
+             "none = cumulative average (M = 1/k after the k-th mini-batch), as PyTorch's momentum=None.")] = "0.1",
+    batch_size: Annotated[Optional[int], typer.Option(
+        "--batch-size", "-b", rich_help_panel=STATS_PANEL, show_default=False,
+        help="Split the inputs in order into mini-batches of this many, each normalized with its own "
+             "statistics, the running statistics updated after each (default: one batch of all).")] = None,
+    gamma: Annotated[Optional[str], typer.Option(
+        "--gamma", rich_help_panel=STATS_PANEL, metavar="G|G1,G2,...", show_default=False,
+        help="Learnable scale γ: one value, or one per channel (default 1).")] = None,
+    beta: Annotated[Optional[str], typer.Option(
+        "--beta", rich_help_panel=STATS_PANEL, metavar="B|B1,B2,...", show_default=False,
+        help="Learnable shift β: one value, or one per channel (default 0).")] = None,
+    save_stats: Annotated[Optional[str], typer.Option(
+        "--save-stats", rich_help_panel=IO_PANEL, metavar="FILE.json", show_default=False,
+        help="Write the running statistics (and ε, γ, β) to this JSON file, for --eval --stats later.")] = None,
+    eval_mode: Annotated[bool, typer.Option(
+        "--eval", rich_help_panel=STATS_PANEL,
+        help="Test time: normalize with the running statistics of --stats instead of batch statistics.")] = False,
+    stats_file: Annotated[Optional[str], typer.Option(
+        "--stats", rich_help_panel=STATS_PANEL, metavar="FILE.json", show_default=False,
+        help="Running statistics written by --save-stats (needed by --eval).")] = None,
+    out_dir: Annotated[Optional[str], typer.Option(
+        "--out-dir", rich_help_panel=IO_PANEL, metavar="DIR", show_default=False,
+        help="Write each input's normalized result here under its own file name: .npy as raw float32, "
+             ".csv/.txt as numbers, images with −3..3 mapped to black..white (0 = mid-gray). "
+             "Created if missing.")] = None,
+    raw: Annotated[bool, typer.Option(
+        "--raw", rich_help_panel=IO_PANEL,
+        help="Keep image pixels at 0..255 (0..65535). By default images are scaled to 0..1 first, as "
+             "torchvision's ToTensor does; arrays are always raw.")] = False,
+    gray: GrayOpt = False,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="Print the statistics as one JSON object on stdout (the table goes to stderr).")] = False,
+    max_pixels: MaxPixelsOpt = None,
+    trace: Annotated[bool, typer.Option(
+        "--trace", "-t", rich_help_panel=TRACE_PANEL,
+        help="Show the statistics of each mini-batch written out, the normalization of each value step "
+             "by step, and the running-statistics update.")] = False,
+    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
+) -> None:
+    """Batch-normalize INPUT... per channel exactly as torch.nn.BatchNorm2d does, and show the statistics.
+
+    Training (the default): batch mean μ and biased variance σ² per channel over every pixel of every
+    input; ẑ = (z − μ)/√(σ² + ε), output γ·ẑ + β; running statistics updated with the unbiased variance.
+    --eval normalizes with stored running statistics instead, as at test time.
+    """
+    apply_limits(max_pixels)
+    mom = _parse_momentum(momentum)
+    if max_steps < 1:
+        raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
+    if eval_mode and stats_file is None:
+        raise ParameterError("--eval needs --stats FILE.json (running statistics from --save-stats)")
+    if stats_file is not None and not eval_mode:
+        raise ParameterError("--stats is read only with --eval (to save statistics use --save-stats)")
+    if eval_mode and batch_size is not None:
+        raise ParameterError("--batch-size applies to training only; --eval normalizes every input alike")
+    gammas = parse_floats(gamma, "--gamma") if gamma is not None else None
+    betas = parse_floats(beta, "--beta") if beta is not None else None
+    check_params(1e-5 if eps is None else eps, mom, batch_size)
+    paths = expand_inputs(inputs)
+    stored = _read_stats(stats_file) if stats_file else None
+    if save_stats is not None:
+        _check_stats_target(save_stats, paths)
+    targets = _plan_outputs(out_dir, paths) if out_dir is not None else None
+
+    loaded = [imageio.load_input(p, gray=gray, alpha="keep") for p in paths]
+    items, scales = [], []
+    for p, ld in zip(paths, loaded):
+        data = ld.data if ld.data.ndim == 3 else ld.data[:, :, None]
+        scale = ld.maxval if (ld.kind == "image" and not raw) else 1.0
+        items.append(data / np.float32(scale) if scale != 1.0 else data)
+        scales.append(scale)
+    channels = items[0].shape[2]
+    for p, a in zip(paths, items):
+        if a.shape[2] != channels:
+            raise InputError(f"{p} has {a.shape[2]} channel(s) but {paths[0]} has {channels}; every input of a "
+                             f"batch needs the same number (--gray makes colour images one channel)")
+    has_images = any(ld.kind == "image" for ld in loaded)
+    kwargs: dict = dict(momentum=mom, batch_size=batch_size, training=not eval_mode)
+    if stored is not None:
+        if stored["channels"] != channels:
+            raise InputError(f"{stats_file} holds statistics for {stored['channels']} channel(s) but the inputs "
+                             f"have {channels}")
+        if has_images and stored.get("pixel_scale") in ("unit", "raw") and stored["pixel_scale"] != ("raw" if raw else "unit"):
+            hint = "add --raw" if stored["pixel_scale"] == "raw" else "drop --raw"
+            raise ParameterError(f"{stats_file} was computed on {'raw 0..255' if stored['pixel_scale'] == 'raw' else '0..1'} "
+                                 f"pixels; {hint} so the images are scaled alike")
+        kwargs.update(running_mean=stored["running_mean"], running_var=stored["running_var"],
+                      num_batches_tracked=stored.get("num_batches_tracked", 0))
+        eps = stored.get("eps", 1e-5) if eps is None else eps
+        gammas = stored.get("gamma") if gammas is None else gammas
+        betas = stored.get("beta") if betas is None else betas
+    eps = 1e-5 if eps is None else eps
+    outputs, stats = batch_norm(items, eps=eps, gamma=gammas, beta=betas, **kwargs)
+
+    names = [os.path.basename(p) for p in paths]
+    console = make_console(stderr=json_out)
+    console.print(stats_table(stats, names))
+    if trace:
+        print_batchnorm_trace(console, batchnorm_trace(items, outputs, stats, names, max_steps=max_steps))
+
+    # everything is computed and checked: now encode every file, then write them
+    payloads: list[tuple[str, bytes, str]] = []
+    if targets is not None:
+        for p, ld, out, target in zip(paths, loaded, outputs, targets):
+            payloads.append((target, _encode(out, target, ld), p))
+    if save_stats is not None:
+        doc = {"convcli": "bnorm-stats running statistics", "channels": stats.channels,
+               "running_mean": [float(v) for v in stats.running_mean],
+               "running_var": [float(v) for v in stats.running_var],
+               "num_batches_tracked": stats.num_batches_tracked, "eps": stats.eps, "momentum": stats.momentum,
+               "gamma": [float(v) for v in stats.gamma], "beta": [float(v) for v in stats.beta],
+               "pixel_scale": "raw" if raw else "unit"}
+        payloads.append((save_stats, (json.dumps(doc, indent=2) + "\n").encode(), ""))
+    if targets is not None:
+        os.makedirs(out_dir, exist_ok=True)
+    for target, payload, _src in payloads:
+        imageio.write_atomic(target, payload, inputs=tuple(paths))
+    if targets is not None:
+        console.print(f"wrote {len(targets)} normalized file(s) to {out_dir}")
+    if json_out:
+        doc = stats.as_dict()
+        doc["files"] = paths
+        typer.echo(json.dumps(doc, indent=2))
+
+
+def _parse_momentum(text: str) -> float | None:
+    word = str(text).strip().lower()
+    if word in ("none", "null", "cumulative"):
+        return None
+    try:
+        value = float(word)
+    except ValueError:
+        raise ParameterError(f"--momentum must be a number between 0 and 1 or none, got {text!r}") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ParameterError(f"--momentum must be between 0 and 1 (or none), got {text!r}")
+    return value
+
+
+def expand_inputs(specs: list[str]) -> list[str]:
+    """Files as given; directories -> their readable files sorted by name; globs -> matches sorted."""
+    paths: list[str] = []
+    for spec in specs:
+        if spec == "-":
+            raise ParameterError("bnorm-stats reads files, directories or glob patterns, not stdin (-)")
+        if os.path.isdir(spec):
+            found = sorted(os.path.join(spec, f) for f in os.listdir(spec)
+                           if os.path.splitext(f)[1].lower() in READABLE and os.path.isfile(os.path.join(spec, f)))
+            if not found:
+                raise InputError(f"{spec}: directory holds no images or .npy/.csv/.txt arrays")
+            paths += found
+        elif GLOB_CHARS & set(spec) and not os.path.exists(spec):
+            found = sorted(p for p in glob.glob(spec) if os.path.isfile(p))
+            if not found:
+                raise InputError(f"{spec}: pattern matches no files")
+            paths += found
+        else:
+            paths.append(spec)
+    if not paths:
+        raise InputError("the batch is empty: give at least one input")
+    return paths
+
+
+def _check_target_dir(path: str, what: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(directory):
+        raise OutputError(f"{path}: {what} directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise OutputError(f"{path}: directory {directory} is not writable")
+
+
+def _check_stats_target(path: str, inputs: list[str]) -> None:
+    if not path.lower().endswith(".json"):
+        raise ParameterError(f"--save-stats must name a .json file, got {path!r}")
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory; give a file name")
+    _check_target_dir(path, "--save-stats")
+    for p in inputs:
+        if os.path.exists(path) and imageio.same_file(p, path):
+            raise OutputError(f"{path}: --save-stats would overwrite the input {p}")
+
+
+def _plan_outputs(out_dir: str, paths: list[str]) -> list[str]:
+    """DIR/<input's file name> for each input; refuse clashes and overwriting an input."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OutputError(f"{out_dir}: --out-dir exists and is not a directory")
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    if not os.path.isdir(out_dir) and not os.path.isdir(parent):
+        raise OutputError(f"{out_dir}: parent directory {parent} does not exist")
+    if not os.access(out_dir if os.path.isdir(out_dir) else parent, os.W_OK):
+        raise OutputError(f"{out_dir}: directory is not writable")
+    targets, seen = [], {}
+    for p in paths:
+        name = os.path.basename(p)
+        imageio.output_kind(name)     # a .gif input has no writer: say so before any work
+        if name in seen:
+            raise OutputError(f"{p} and {seen[name]} would both be written to {os.path.join(out_dir, name)}; "
+                              f"rename one or run them separately")
+        seen[name] = p
+        target = os.path.join(out_dir, name)
+        if os.path.exists(target) and any(imageio.same_file(q, target) for q in paths):
+            raise OutputError(f"{target}: --out-dir would overwrite the input; choose another directory")
+        targets.append(target)
+    return targets
+
+
+def _encode(result: np.ndarray, target: str, loaded: imageio.Loaded) -> bytes:
+    data = result[:, :, 0] if result.shape[2] == 1 and loaded.data.ndim == 2 else result
+    if imageio.output_kind(target) != "image":
+        return imageio.encode_result(data, target)
+    # display mapping: −3..3 (three standard deviations of ẑ) onto 0..maxval, 0 at mid-gray
+    pixels = ((data.astype(np.float64) + DISPLAY_SIGMAS) * (loaded.maxval / (2 * DISPLAY_SIGMAS))).astype(np.float32)
+    return imageio.encode_result(pixels, target, maxval=loaded.maxval, range_mode="clip", alpha=loaded.alpha)
+
+
+def _read_stats(path: str) -> dict:
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable JSON stats file ({exc})") from None
+    try:
+        rm = [float(v) for v in doc["running_mean"]]
+        rv = [float(v) for v in doc["running_var"]]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{path}: needs running_mean and running_var lists (write it with --save-stats)") from None
+    if not rm or len(rm) != len(rv) or not all(math.isfinite(v) for v in rm + rv) or min(rv) < 0:
+        raise InputError(f"{path}: running_mean and running_var must be equally long lists of finite numbers, "
+                         f"variances ≥ 0")
+    out = {"channels": len(rm), "running_mean": rm, "running_var": rv,
+           "num_batches_tracked": int(doc.get("num_batches_tracked", 0) or 0), "pixel_scale": doc.get("pixel_scale")}
+    for key in ("gamma", "beta"):
+        if doc.get(key) is not None:
+            try:
+                out[key] = [float(v) for v in doc[key]]
+            except (TypeError, ValueError):
+                raise InputError(f"{path}: {key} must be a list of numbers") from None
+    if doc.get("eps") is not None:
+        try:
+            out["eps"] = float(doc["eps"])
+        except (TypeError, ValueError):
+            raise InputError(f"{path}: eps must be a number") from None
+    return out
