@@ -30,7 +30,7 @@ class Loaded:
     """What a loader found: the data plus what is needed to write a result back like it."""
 
     data: np.ndarray                 # float32, (H, W) or (H, W, C): the channels the op works on
-    kind: str                        # "image" or "matrix"
+    kind: str                        # "image", "matrix", or "features" (made by an earlier chain stage)
     source: str                      # file name, "-" or "--matrix"
     maxval: float = 255.0            # full scale when written as an image: 255 (also matrices), 65535
     mode: str = ""                   # Pillow mode after our conversions (L, RGB, I;16, F ...)

@@ -44,6 +44,7 @@ from . import kernels_cmd as _kernels  # noqa: E402,F401
 from . import tconv as _tconv  # noqa: E402,F401
 from . import activate as _activate  # noqa: E402,F401
 from . import bnorm as _bnorm  # noqa: E402,F401
+from . import chain as _chain  # noqa: E402,F401
 
 
 def error(message: str, code: int) -> int:

@@ -82,23 +82,39 @@ def activate(
     (sigmoid 0..1, tanh −1..1, the others min..max of g over the input range; g' 0..its max).
     """
     apply_limits(max_pixels)
-    name = fn.value
+    if not inputs and matrix is None:
+        if not plot:
+            raise ParameterError("missing INPUT (a file, - for stdin, or --matrix \"...\"); "
+                                 "or --plot to draw the function alone")
+        if output or trace or json_out or input_range:
+            raise ParameterError("-o, --trace, --json and --input-range need an INPUT")
+    step = activate_step(fn=fn, alpha=alpha, derivative=derivative, input_range=input_range, plot=plot,
+                         plot_range=plot_range, trace=trace, max_steps=max_steps,
+                         report_to_stderr=json_out or output == "-")
+    if not inputs and matrix is None:
+        step.plot_alone()
+        return
+    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name_template,
+                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha="keep", show_result=not trace)
+
+
+def activate_step(*, fn, alpha: float | None = None, derivative: bool = False, input_range: str | None = None,
+                  plot: bool = False, plot_range: str | None = None, trace: bool = False,
+                  max_steps: int = DEFAULT_MAX_STEPS, report: bool = True, report_to_stderr: bool = False,
+                  **_ignored):
+    """Check the options once and return the per-input step (also used by `convcli chain`).
+
+    Only an input read from an image file is mapped from pixels to ``--input-range``; a matrix, or
+    the feature map an earlier `chain` stage made, is taken as raw numbers.
+    """
+    name = fn.value if isinstance(fn, Enum) else str(fn)
     if alpha is not None and name not in DEFAULT_ALPHA:
         raise ParameterError(f"--alpha applies to leaky-relu (negative slope) and elu only, not {name}")
     if max_steps < 1:
         raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
     in_range = parse_range(input_range, "--input-range") if input_range is not None else None
     p_range = parse_range(plot_range, "--plot-range") if plot_range is not None else None
-    has_input = bool(inputs) or matrix is not None
-    if not has_input:
-        if not plot:
-            raise ParameterError("missing INPUT (a file, - for stdin, or --matrix \"...\"); "
-                                 "or --plot to draw the function alone")
-        if output or trace or json_out or in_range:
-            raise ParameterError("-o, --trace, --json and --input-range need an INPUT")
-        _plot(name, alpha, p_range or DEFAULT_PLOT_RANGE)
-        return
-    report_console = make_console(stderr=json_out or output == "-")
+    report_console = make_console(stderr=report_to_stderr)
 
     def step(loaded) -> Outcome:
         image = loaded.kind == "image"
@@ -118,7 +134,8 @@ def activate(
         if trace:
             print_activation_trace(report_console, activation_trace(
                 x, y, d, name, alpha, pixels=loaded.data if image else None, mapping=mapping, max_steps=max_steps))
-        print_report(report_console, stats, source=loaded.source, mapping=mapping)
+        if report:
+            print_report(report_console, stats, source=loaded.source, mapping=mapping)
         # an image shows g's display range on 0..max; .npy/.csv outputs get the raw values
         shown = display_range(name, alpha, x_range or _data_range(x), derivative)
         doc = stats.as_dict()
@@ -130,8 +147,8 @@ def activate(
         return Outcome(result, range_mode="clip", alpha=loaded.alpha, title="g'(x)" if derivative else "g(x)",
                        for_image=to_pixels(result, shown, loaded.maxval), report=_clean(doc))
 
-    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name_template,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha="keep", show_result=not trace)
+    step.plot_alone = lambda: _plot(name, alpha, p_range or DEFAULT_PLOT_RANGE)  # type: ignore[attr-defined]
+    return step
 
 
 def _data_range(x: np.ndarray) -> tuple[float, float]:

@@ -182,7 +182,7 @@ def tconv_step(*, kernel: str, stride: str = "1", padding: str = "0", output_pad
         carried = None
         if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
             carried = carry_alpha(loaded.alpha, plan)
-        return Outcome(result, range_mode=rule, alpha=carried,
+        return Outcome(result, range_mode=rule, alpha=carried, formulas=plan.formulas(),
                        title="remedy (resize, then convolve)" if remedy else "result")
 
     return step
