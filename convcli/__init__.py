@@ -8,11 +8,12 @@
 from ._version import __version__
 from .errors import ConvcliError, InputError, LimitError, OutputError, ParameterError
 from .kernels import NAMED_KERNELS, parse_kernel
-from .ops import convolve
+from .ops import convolve, pool
 
 __all__ = [
     "__version__",
     "convolve",
+    "pool",
     "parse_kernel",
     "NAMED_KERNELS",
     "ConvcliError",

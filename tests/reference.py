@@ -4,6 +4,8 @@ Written from the definitions with plain Python loops, sharing no code with convc
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -66,3 +68,56 @@ def conv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), pa
     if two_d and c_out == 1:
         return out[:, :, 0]
     return out
+
+
+# ------------------------------------------------------------------------------------- pooling
+
+def pool2d_reference(image: np.ndarray, *, mode="max", size=(2, 2), stride=None, padding=(0, 0),
+                     ceil_mode=False, count_include_pad=True) -> np.ndarray:
+    """Pooling of (H, W) or (H, W, C) from the definitions PyTorch documents.
+
+    The output size: ⌊(n + 2p − k) / s⌋ + 1, or with ceil_mode ⌈…⌉ + 1 minus one if the last window
+    would start in the right padding. Max/min look only at input cells (padding never wins; a NaN
+    does). The average adds the input cells and divides by the number of cells of the window that
+    lie inside the padded input (count_include_pad) or inside the input (otherwise).
+    """
+    x = np.asarray(image, dtype=np.float64)
+    two_d = x.ndim == 2
+    if two_d:
+        x = x[:, :, None]
+    h, w, c = x.shape
+    kh, kw = size
+    sy, sx = stride if stride is not None else size
+    py, px = padding
+
+    def out_size(n, k, s, p):
+        if ceil_mode:
+            o = math.ceil((n + 2 * p - k) / s) + 1
+            if (o - 1) * s >= n + p:
+                o -= 1
+            return o
+        return (n + 2 * p - k) // s + 1
+
+    oh, ow = out_size(h, kh, sy, py), out_size(w, kw, sx, px)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"no window fits: output {oh}×{ow}")
+    out = np.zeros((oh, ow, c))
+    for ch in range(c):
+        for oy in range(oh):
+            for ox in range(ow):
+                inside, padded_cells = [], 0
+                for i in range(kh):
+                    for j in range(kw):
+                        y, xx = oy * sy - py + i, ox * sx - px + j
+                        if 0 <= y < h and 0 <= xx < w:
+                            inside.append(x[y, xx, ch])
+                        elif -py <= y < h + py and -px <= xx < w + px:
+                            padded_cells += 1
+                if mode == "avg":
+                    divisor = len(inside) + (padded_cells if count_include_pad else 0)
+                    out[oy, ox, ch] = sum(inside) / divisor
+                elif any(math.isnan(v) for v in inside):
+                    out[oy, ox, ch] = math.nan
+                else:
+                    out[oy, ox, ch] = max(inside) if mode == "max" else min(inside)
+    return out[:, :, 0] if two_d else out

@@ -1,4 +1,5 @@
 """The ops: plain NumPy in, NumPy out. No Pillow, Rich or Typer here."""
 from .conv import convolve, plan_convolution
+from .pool import plan_pool, pool
 
-__all__ = ["convolve", "plan_convolution"]
+__all__ = ["convolve", "plan_convolution", "pool", "plan_pool"]
