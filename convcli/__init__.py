@@ -8,12 +8,13 @@
 from ._version import __version__
 from .errors import ConvcliError, InputError, LimitError, OutputError, ParameterError
 from .kernels import NAMED_KERNELS, parse_kernel
-from .ops import convolve, pool
+from .ops import convolve, pool, upsample
 
 __all__ = [
     "__version__",
     "convolve",
     "pool",
+    "upsample",
     "parse_kernel",
     "NAMED_KERNELS",
     "ConvcliError",
