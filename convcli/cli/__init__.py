@@ -41,6 +41,7 @@ def _root(
 # subcommands register themselves on `app` when imported
 from . import convolve as _convolve  # noqa: E402,F401
 from . import kernels_cmd as _kernels  # noqa: E402,F401
+from . import pool as _pool  # noqa: E402,F401
 
 
 def error(message: str, code: int) -> int:
