@@ -42,6 +42,7 @@ def _root(
 from . import convolve as _convolve  # noqa: E402,F401
 from . import kernels_cmd as _kernels  # noqa: E402,F401
 from . import pool as _pool  # noqa: E402,F401
+from . import upsample as _upsample  # noqa: E402,F401
 
 
 def error(message: str, code: int) -> int:

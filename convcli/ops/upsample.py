@@ -148,31 +148,31 @@ def axis_taps(n: int, m: int, mode: str, scale: float | None, align_corners: boo
                 idx, rule = dst >> 1, "src = ⌊dst / 2⌋ (exactly twice the size)"
             else:
                 idx = np.floor(dstf * r).astype(np.int64)
-                rule = f"src = ⌊dst × {_ratio_text(r, n, m, scale)}⌋"
+                rule = f"src = ⌊dst × r⌋, r = {_ratio_text(r, n, m, scale)}"
             source = (dst.astype(np.float64) if m == n and nearest_shortcuts
                       else dst / 2.0 if m == 2 * n and nearest_shortcuts else (dstf * r).astype(np.float64))
         else:
             prod = ((dst + 0.5) * np.float64(r)).astype(np.float32)
             idx = np.floor(prod).astype(np.int64)
             source = prod.astype(np.float64)
-            rule = f"src = ⌊(dst + 0.5) × {_ratio_text(r, n, m, scale)}⌋"
+            rule = f"src = ⌊(dst + 0.5) × r⌋, r = {_ratio_text(r, n, m, scale)}"
         idx = np.minimum(idx, n - 1)
         return AxisTaps(n, m, scale, float(r), source, idx[:, None], np.ones((m, 1), np.float32), rule)
     r = _linear_ratio(n, m, scale, align_corners)
     rt = _ratio_text(r, n, m, scale, align_corners)
     if align_corners:
         src = r * dstf
-        rule = f"src = dst × {rt}"
+        rule = f"src = dst × r, r = {rt}"
     else:
         src = r * (dstf + half) - half
-        rule = f"src = (dst + 0.5) × {rt} − 0.5"
+        rule = f"src = (dst + 0.5) × r − 0.5, r = {rt}"
     if mode == "bilinear":
         if m == n:                          # PyTorch: same size is a copy
             idx = np.stack([dst, dst], axis=1)
             w = np.stack([np.ones(m, np.float32), np.zeros(m, np.float32)], axis=1)
             return AxisTaps(n, m, scale, float(r), dst.astype(np.float64), idx, w, "src = dst (same size: a copy)")
         src = np.maximum(src, _f32(0.0))
-        rule += ", at least 0"
+        rule += "; below 0 becomes 0"
         i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
         lam1 = np.clip(src - i0.astype(np.float32), _f32(0.0), _f32(1.0)).astype(np.float32)
         i1 = i0 + (i0 < n - 1)

@@ -39,7 +39,7 @@ def _avg_expression(plan: PoolPlan, ordered: list[float | None], n_pad: int, cut
     if n_pad and plan.count_include_pad:
         why.append(f"the divisor counts {n_pad} padded zero{'s' if n_pad != 1 else ''} (count_include_pad)")
     elif n_pad:
-        why.append(f"divisor {divisor}: the {n_pad} padded cell{'s' if n_pad != 1 else ''} are not counted "
+        why.append(f"divisor {divisor}: {n_pad} padded cell{'s' if n_pad != 1 else ''} not counted "
                    f"(--no-count-include-pad)")
     if cut:
         why.append(f"the {kh}×{kw} window runs past the padded input (ceil_mode): only its "

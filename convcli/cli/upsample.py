@@ -1,0 +1,93 @@
+"""``convcli upsample``: resize an image or matrix by interpolation (torch.nn.functional.interpolate)."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ParameterError
+from ..imageio import resolve_range
+from ..ops.upsample import plan_upsample, run_upsample
+from ..render import make_console, print_trace
+from ..traces.upsample import DEFAULT_MAX_STEPS, upsample_trace
+from . import app
+from ._common import (GEOMETRY_PANEL, AlphaMode, ChannelOpt, GeometricAlphaOpt, GeometricRangeOpt, GrayOpt,
+                      InputArg, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, OutputOpt, RangeMode, RegionOpt, TraceOpt,
+                      apply_limits, check_output, load, parse_floats, parse_pair, show_or_summarise, write)
+
+EPILOG = (
+    "Examples:  convcli upsample sample_images/slide_upsample_2x2.csv --scale 2 --trace  ·  "
+    "convcli upsample photo.jpg --mode bicubic --scale 2 -o big.png  ·  "
+    "convcli upsample --matrix \"0,10,20\" --mode linear --size 1,5 --align-corners"
+)
+
+
+class UpsampleMode(str, Enum):
+    nearest = "nearest"
+    nearest_exact = "nearest-exact"
+    bilinear = "bilinear"
+    linear = "linear"
+    bicubic = "bicubic"
+
+
+@app.command(epilog=EPILOG)
+def upsample(
+    input_path: InputArg = None,
+    mode: Annotated[UpsampleMode, typer.Option(
+        "--mode", case_sensitive=False,
+        help="nearest = copy the input cell each output cell falls in (src = ⌊dst / scale⌋; PyTorch's "
+             "default, OpenCV INTER_NEAREST); nearest-exact = the cell nearest to the output cell's centre "
+             "(src = ⌊(dst + 0.5) / scale⌋, like Pillow and scikit-image); bilinear (or linear) = linear "
+             "interpolation along x between the two nearest columns, then along y between the two nearest "
+             "rows; bicubic = Keys' cubic over 4×4 neighbours (a = −0.75, borders repeated, as PyTorch and "
+             "OpenCV INTER_CUBIC).")] = UpsampleMode.nearest,
+    scale: Annotated[Optional[str], typer.Option(
+        "--scale", rich_help_panel=GEOMETRY_PANEL, metavar="F|FY,FX", show_default=False,
+        help="Scale factor(s) > 0 (below 1 shrinks): output ⌊H·F⌋ × ⌊W·F⌋; the coordinate map uses 1/F "
+             "(PyTorch's scale_factor with recompute_scale_factor unset).")] = None,
+    size: Annotated[Optional[str], typer.Option(
+        "--size", rich_help_panel=GEOMETRY_PANEL, metavar="H,W", show_default=False,
+        help="Output size instead of --scale; the coordinate map then uses in/out.")] = None,
+    align_corners: Annotated[bool, typer.Option(
+        "--align-corners", rich_help_panel=GEOMETRY_PANEL,
+        help="bilinear/bicubic only: the corner cells' centres map onto each other, src = dst·(in − 1)/(out − 1). "
+             "Default: half-pixel centres, src = (dst + 0.5)·ratio − 0.5.")] = False,
+    matrix: MatrixOpt = None,
+    output: OutputOpt = None,
+    gray: GrayOpt = False,
+    alpha: GeometricAlphaOpt = AlphaMode.keep,
+    range_mode: GeometricRangeOpt = RangeMode.auto,
+    max_pixels: MaxPixelsOpt = None,
+    trace: TraceOpt = False,
+    region: RegionOpt = None,
+    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
+    channel: ChannelOpt = 0,
+) -> None:
+    """Resize INPUT by interpolation, as torch.nn.functional.interpolate (give --scale or --size).
+
+    Colour channels are resized one by one; images keep their mode and bit depth, and a result larger
+    than the pixel limit is refused before any memory is allocated.
+    """
+    apply_limits(max_pixels)
+    check_output(output, input_path)
+    if (scale is None) == (size is None):
+        raise ParameterError("give exactly one of --scale F (a factor) or --size H,W")
+    factors = None
+    if scale is not None:
+        factors = parse_floats(scale, "--scale")
+        if len(factors) not in (1, 2):
+            raise ParameterError(f"--scale must be F or FY,FX, got {scale!r}")
+    target = parse_pair(size, "--size") if size is not None else None
+    loaded = load(input_path, matrix, gray=gray, alpha=alpha)
+    plan = plan_upsample(loaded.data.shape, mode=mode.value, scale=factors, size=target,
+                         align_corners=align_corners)
+    result = run_upsample(loaded.data, plan)
+    if trace:
+        print_trace(make_console(), upsample_trace(loaded.data, plan, result, channel=channel, region=region,
+                                                   max_steps=max_steps))
+    if output is not None:
+        resized_alpha = run_upsample(loaded.alpha, plan) if loaded.alpha is not None else None
+        write(result, output, loaded, range_mode=resolve_range(range_mode.value, None), alpha=resized_alpha)
+    elif not trace:
+        show_or_summarise(result)
