@@ -160,3 +160,17 @@ def test_output_over_the_pixel_limit_is_refused(monkeypatch):
     limits.set_max_pixels(10)
     with pytest.raises(LimitError, match="8×8 = 64 pixels"):
         convcli.pool(np.zeros((8, 8), np.float32), size=1)
+
+
+def test_trace_model_marks_pytorchs_winner():
+    from convcli.ops.pool import plan_pool, run_pool
+    from convcli.traces.pool import pool_trace
+
+    x = np.array([[5, 5], [1, 5]], np.float32)          # a tie: PyTorch keeps the first maximum
+    plan = plan_pool(x.shape, mode="max")
+    trace = pool_trace(x, plan, run_pool(x, plan))
+    assert trace.steps[0].marked == [(0, 0)] and trace.steps[0].expression == "max(5, 5, 1, 5) = 5"
+    plan = plan_pool(SLIDE.shape, mode="min", padding=1, stride=1, size=2)
+    trace = pool_trace(SLIDE, plan, run_pool(SLIDE, plan), max_steps=100)
+    assert trace.total_steps == 25 and len(trace.steps) == 25
+    assert trace.steps[0].expression == "min(1) = 1  · 3 padded cells (+inf) never win"

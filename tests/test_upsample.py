@@ -139,3 +139,22 @@ def test_bad_parameters(kwargs, message):
 def test_too_large_output_is_refused_before_allocating():
     with pytest.raises(LimitError, match="200000×200000 = 40,000,000,000 pixels"):
         convcli.upsample(SLIDE, scale=100000)
+
+
+def test_trace_model_nearest_blocks_and_weights():
+    from convcli.ops.upsample import plan_upsample, run_upsample
+    from convcli.traces.upsample import upsample_trace
+
+    plan = plan_upsample(SLIDE.shape, scale=2)
+    trace = upsample_trace(SLIDE, plan, run_upsample(SLIDE, plan))
+    assert [s.out_cells for s in trace.steps] == [
+        [(0, 0), (0, 1), (1, 0), (1, 1)], [(0, 2), (0, 3), (1, 2), (1, 3)],
+        [(2, 0), (2, 1), (3, 0), (3, 1)], [(2, 2), (2, 3), (3, 2), (3, 3)]]
+    assert [s.value for s in trace.steps] == [20, 45, 10, 43]
+    plan = plan_upsample(SLIDE.shape, mode="bicubic", size=(3, 5), align_corners=True)
+    trace = upsample_trace(SLIDE, plan, run_upsample(SLIDE, plan))
+    assert trace.total_steps == 15
+    for step in trace.steps:        # the written-out weights reproduce the value
+        total = sum(float(a) * float(b) for a, b in (t.replace("(", "").replace(")", "").split("×")
+                                                     for t in step.terms))
+        assert total == pytest.approx(step.value, rel=1e-3, abs=1e-2)
