@@ -8,7 +8,7 @@
 from ._version import __version__
 from .errors import ConvcliError, InputError, LimitError, OutputError, ParameterError
 from .kernels import NAMED_KERNELS, parse_kernel
-from .ops import BatchNormStats, BatchStats, activate, batch_norm, convolve, resize_convolve, tconv
+from .ops import BatchNormStats, BatchStats, activate, batch_norm, convolve, pool, resize_convolve, tconv, upsample
 
 __all__ = [
     "__version__",
@@ -19,6 +19,8 @@ __all__ = [
     "convolve",
     "tconv",
     "resize_convolve",
+    "pool",
+    "upsample",
     "parse_kernel",
     "NAMED_KERNELS",
     "ConvcliError",

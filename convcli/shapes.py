@@ -5,6 +5,7 @@ reads in a trace is the very formula the code used. The formulas are PyTorch's.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -164,3 +165,17 @@ def resolve_conv_padding(padding: int | str | Sequence[int], k: Pair, dilation: 
         raise ParameterError(f"padding must be a number, 'PY,PX', 'valid', 'same' or 'full', got {padding!r}")
     py, px = as_pair(padding, "padding", minimum=0)
     return (py, py, px, px)
+
+
+def upsample_out(n: int, *, scale: float | None = None, size: int | None = None) -> int:
+    """Output size of ``interpolate``: the given size, or ⌊n × scale⌋ (computed in double, as PyTorch)."""
+    if size is not None:
+        return int(size)
+    return int(math.floor(float(n) * float(scale)))
+
+
+def upsample_out_formula(axis: str, n: int, *, scale: float | None = None, size: int | None = None) -> str:
+    out = upsample_out(n, scale=scale, size=size)
+    if size is not None:
+        return f"{axis}_out = size = {out} (given; the coordinate map uses {axis}_in/{axis}_out = {n}/{out})"
+    return f"{axis}_out = ⌊{axis}_in × scale⌋ = ⌊{n} × {float(scale):g}⌋ = {out}"

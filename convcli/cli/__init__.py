@@ -45,6 +45,8 @@ from . import tconv as _tconv  # noqa: E402,F401
 from . import activate as _activate  # noqa: E402,F401
 from . import bnorm as _bnorm  # noqa: E402,F401
 from . import chain as _chain  # noqa: E402,F401
+from . import pool as _pool  # noqa: E402,F401
+from . import upsample as _upsample  # noqa: E402,F401
 
 
 def error(message: str, code: int) -> int:

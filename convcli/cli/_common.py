@@ -90,6 +90,16 @@ RangeOpt = Annotated[RangeMode, typer.Option(
          "(then clip); rescale = min..max stretched to the full range; offset = add half the range "
          "(ImageMagick's -bias 50%), so 0 is mid-gray. auto = clip for kernels whose weights sum to more "
          "than 0 (blur, sharpen), abs for edge kernels (sum 0), so sobel-x gives a visible edge image.")]
+GeometricAlphaOpt = Annotated[AlphaMode, typer.Option(
+    "--alpha", rich_help_panel=IO_PANEL, case_sensitive=False,
+    help="Alpha channel: keep = resized with the same op as the colours (pooled / interpolated like any "
+         "channel, so transparency moves with the pixels) and written back as alpha; drop = remove it; "
+         "filter = the same as keep, but the alpha is also part of the result (.npy gets C+1 channels).")]
+GeometricRangeOpt = Annotated[RangeMode, typer.Option(
+    "--range", rich_help_panel=IO_PANEL, case_sensitive=False,
+    help="How results become pixels when writing an image. auto = clip: pooling and interpolation stay "
+         "in the input's range, except bicubic, whose overshoot at edges is clipped to 0..max. abs, "
+         "rescale (min..max stretched to the full range) and offset (add half the range) as in convolve.")]
 MaxPixelsOpt = Annotated[Optional[int], typer.Option(
     "--max-pixels", rich_help_panel=IO_PANEL, show_default=False,
     help=f"Refuse inputs and results with more pixels than this (default {limits.DEFAULT_MAX_PIXELS:,}, "

@@ -22,9 +22,12 @@ def _builders() -> dict:
     """Each chainable subcommand's step builder: it takes the subcommand's own parsed options."""
     from .activate import activate_step
     from .convolve import convolve_step
+    from .pool import pool_step
     from .tconv import tconv_step
+    from .upsample import upsample_step
 
-    return {"convolve": convolve_step, "tconv": tconv_step, "activate": activate_step}
+    return {"convolve": convolve_step, "tconv": tconv_step, "activate": activate_step, "pool": pool_step,
+            "upsample": upsample_step}
 
 
 # options that belong to the chain, not to a stage

@@ -2,7 +2,10 @@
 from .activations import activate
 from .batchnorm import BatchNormStats, BatchStats, batch_norm
 from .conv import convolve, plan_convolution
+from .pool import plan_pool, pool
 from .tconv import overlap_map, plan_tconv, resize_convolve, tconv
+from .upsample import plan_upsample, upsample
 
 __all__ = ["activate", "batch_norm", "BatchNormStats", "BatchStats", "convolve", "plan_convolution",
-           "tconv", "plan_tconv", "overlap_map", "resize_convolve"]
+           "tconv", "plan_tconv", "overlap_map", "resize_convolve", "pool", "plan_pool", "upsample",
+           "plan_upsample"]

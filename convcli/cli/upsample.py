@@ -1,0 +1,117 @@
+"""``convcli upsample``: resize an image or matrix by interpolation (torch.nn.functional.interpolate)."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ParameterError
+from ..imageio import resolve_range
+from ..ops.upsample import plan_upsample, run_upsample
+from ..render import make_console, print_trace
+from ..traces.upsample import DEFAULT_MAX_STEPS, upsample_trace
+from . import app
+from ._common import (GEOMETRY_PANEL, AlphaMode, ChannelOpt, GeometricAlphaOpt, GeometricRangeOpt, GrayOpt,
+                      InputsArg, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt,
+                      OutputOpt, QuietOpt, RangeMode, RegionOpt, TraceOpt, FormatOpt, apply_limits, parse_floats,
+                      parse_pair, run_command)
+from ..batch import Outcome
+
+EPILOG = (
+    "Examples:  convcli upsample sample_images/slide_upsample_2x2.csv --scale 2 --trace  ·  "
+    "convcli upsample photo.jpg --mode bicubic --scale 2 -o big.png  ·  "
+    "convcli upsample --matrix \"0,10,20\" --mode linear --size 1,5 --align-corners"
+)
+
+
+class UpsampleMode(str, Enum):
+    nearest = "nearest"
+    nearest_exact = "nearest-exact"
+    bilinear = "bilinear"
+    linear = "linear"
+    bicubic = "bicubic"
+
+
+@app.command(epilog=EPILOG)
+def upsample(
+    inputs: InputsArg = None,
+    mode: Annotated[UpsampleMode, typer.Option(
+        "--mode", case_sensitive=False,
+        help="nearest = copy the input cell each output cell falls in (src = ⌊dst / scale⌋; PyTorch's "
+             "default, OpenCV INTER_NEAREST); nearest-exact = the cell nearest to the output cell's centre "
+             "(src = ⌊(dst + 0.5) / scale⌋, like Pillow and scikit-image); bilinear (or linear) = linear "
+             "interpolation along x between the two nearest columns, then along y between the two nearest "
+             "rows; bicubic = Keys' cubic over 4×4 neighbours (a = −0.75, borders repeated, as PyTorch and "
+             "OpenCV INTER_CUBIC).")] = UpsampleMode.nearest,
+    scale: Annotated[Optional[str], typer.Option(
+        "--scale", rich_help_panel=GEOMETRY_PANEL, metavar="F|FY,FX", show_default=False,
+        help="Scale factor(s) > 0 (below 1 shrinks): output ⌊H·F⌋ × ⌊W·F⌋; the coordinate map uses 1/F "
+             "(PyTorch's scale_factor with recompute_scale_factor unset).")] = None,
+    size: Annotated[Optional[str], typer.Option(
+        "--size", rich_help_panel=GEOMETRY_PANEL, metavar="H,W", show_default=False,
+        help="Output size instead of --scale; the coordinate map then uses in/out.")] = None,
+    align_corners: Annotated[bool, typer.Option(
+        "--align-corners", rich_help_panel=GEOMETRY_PANEL,
+        help="bilinear/bicubic only: the corner cells' centres map onto each other, src = dst·(in − 1)/(out − 1). "
+             "Default: half-pixel centres, src = (dst + 0.5)·ratio − 0.5.")] = False,
+    matrix: MatrixOpt = None,
+    output: OutputOpt = None,
+    gray: GrayOpt = False,
+    alpha: GeometricAlphaOpt = AlphaMode.keep,
+    range_mode: GeometricRangeOpt = RangeMode.auto,
+    max_pixels: MaxPixelsOpt = None,
+    trace: TraceOpt = False,
+    region: RegionOpt = None,
+    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
+    channel: ChannelOpt = 0,
+    out_dir: OutDirOpt = None,
+    fmt: FormatOpt = None,
+    name: NameOpt = "{stem}",
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    jobs: JobsOpt = None,
+) -> None:
+    """Resize INPUT by interpolation, as torch.nn.functional.interpolate (give --scale or --size).
+
+    Colour channels are resized one by one; images keep their mode and bit depth, and a result larger
+    than the pixel limit is refused before any memory is allocated.
+    """
+    apply_limits(max_pixels)
+    if trace and json_out:
+        raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
+    step = upsample_step(mode=mode, scale=scale, size=size, align_corners=align_corners, alpha=alpha,
+                         range_mode=range_mode, trace=trace, region=region, max_steps=max_steps, channel=channel)
+    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
+                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace)
+
+
+def upsample_step(*, mode: UpsampleMode = UpsampleMode.nearest, scale: str | None = None, size: str | None = None,
+                  align_corners: bool = False, alpha: AlphaMode = AlphaMode.keep,
+                  range_mode: RangeMode = RangeMode.auto, trace: bool = False, region: str | None = None,
+                  max_steps: int = DEFAULT_MAX_STEPS, channel: int = 0, **_ignored):
+    """Check the options once and return the per-input step (also used by `convcli chain`)."""
+    if (scale is None) == (size is None):
+        raise ParameterError("give exactly one of --scale F (a factor) or --size H,W")
+    factors = None
+    if scale is not None:
+        factors = parse_floats(scale, "--scale")
+        if len(factors) not in (1, 2):
+            raise ParameterError(f"--scale must be F or FY,FX, got {scale!r}")
+    target = parse_pair(size, "--size") if size is not None else None
+    rule = resolve_range(RangeMode(range_mode).value, None)
+    mode_name = UpsampleMode(mode).value
+
+    def step(loaded) -> Outcome:
+        plan = plan_upsample(loaded.data.shape, mode=mode_name, scale=factors, size=target,
+                             align_corners=align_corners)
+        result = run_upsample(loaded.data, plan)
+        if trace:
+            print_trace(make_console(), upsample_trace(loaded.data, plan, result, channel=channel, region=region,
+                                                       max_steps=max_steps))
+        resized_alpha = None
+        if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
+            resized_alpha = run_upsample(loaded.alpha, plan)
+        return Outcome(result, range_mode=rule, alpha=resized_alpha, formulas=plan.formulas())
+
+    return step

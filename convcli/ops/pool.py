@@ -1,0 +1,187 @@
+"""2-D pooling: max, min and average, with PyTorch's ``max_pool2d`` / ``avg_pool2d`` semantics."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
+from numba import njit, prange
+
+from ..errors import ParameterError
+from ..limits import check_pixels
+from ..shapes import Pair, as_pair, pool_out, pool_out_formula
+from ._common import as_float_image, from_planes, to_planes
+
+POOL_MODES = ("max", "min", "avg")
+_MODE_CODE = {"max": 0, "min": 1, "avg": 2}
+_MODE_ALIASES = {"mean": "avg", "average": "avg", "maximum": "max", "minimum": "min"}
+
+
+@njit(cache=True, parallel=True)
+def _pool2d(x, kh, kw, sy, sx, py, px, mode, include_pad, out):  # pragma: no cover - compiled
+    """out[c, oy, ox] = max / min / mean of the window at (oy·sy − py, ox·sx − px).
+
+    Windows are clipped to the input (padded cells never win a max or min); ``mode`` 0 = max,
+    1 = min, 2 = avg. A NaN in a window wins, as in PyTorch. The average's divisor follows
+    PyTorch: with ``include_pad`` the window clipped to the padded input, else the input cells only.
+    """
+    n_c, out_h, out_w = out.shape
+    h, w = x.shape[1], x.shape[2]
+    for r in prange(n_c * out_h):
+        c = r // out_h
+        oy = r - c * out_h
+        y0 = oy * sy - py
+        y1 = min(y0 + kh, h + py)
+        pool_h = y1 - y0
+        ya, yb = max(y0, 0), min(y1, h)
+        for ox in range(out_w):
+            x0 = ox * sx - px
+            x1 = min(x0 + kw, w + px)
+            xa, xb = max(x0, 0), min(x1, w)
+            if mode == 2:
+                acc = np.float32(0.0)
+                for y in range(ya, yb):
+                    for xx in range(xa, xb):
+                        acc += x[c, y, xx]
+                if include_pad:
+                    div = pool_h * (x1 - x0)
+                else:
+                    div = (yb - ya) * (xb - xa)
+                out[c, oy, ox] = acc / np.float32(div)
+            else:
+                best = x[c, ya, xa]
+                for y in range(ya, yb):
+                    for xx in range(xa, xb):
+                        v = x[c, y, xx]
+                        if np.isnan(v):
+                            best = v
+                        elif not np.isnan(best):
+                            if mode == 0:
+                                if v > best:
+                                    best = v
+                            elif v < best:
+                                best = v
+                out[c, oy, ox] = best
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """A checked pooling: mode and geometry, enough for the kernel, the trace and the formulas."""
+
+    mode: str
+    in_h: int
+    in_w: int
+    channels: int
+    size: Pair
+    stride: Pair
+    padding: Pair
+    ceil_mode: bool
+    count_include_pad: bool
+
+    @property
+    def out_h(self) -> int:
+        return pool_out(self.in_h, self.size[0], self.stride[0], self.padding[0], ceil_mode=self.ceil_mode)
+
+    @property
+    def out_w(self) -> int:
+        return pool_out(self.in_w, self.size[1], self.stride[1], self.padding[1], ceil_mode=self.ceil_mode)
+
+    def window(self, oy: int, ox: int) -> tuple[int, int, int, int]:
+        """Rows y0..y1 and columns x0..x1 (end exclusive, input coordinates, may be < 0) of a
+        window, already cut where PyTorch cuts it: at the end of the right/bottom padding."""
+        y0 = oy * self.stride[0] - self.padding[0]
+        x0 = ox * self.stride[1] - self.padding[1]
+        return (y0, min(y0 + self.size[0], self.in_h + self.padding[0]),
+                x0, min(x0 + self.size[1], self.in_w + self.padding[1]))
+
+    def formulas(self) -> list[str]:
+        return [pool_out_formula("H", self.in_h, self.size[0], self.stride[0], self.padding[0], self.ceil_mode),
+                pool_out_formula("W", self.in_w, self.size[1], self.stride[1], self.padding[1], self.ceil_mode)]
+
+
+def check_pool_mode(mode: str) -> str:
+    m = str(mode).strip().lower()
+    m = _MODE_ALIASES.get(m, m)
+    if m not in POOL_MODES:
+        raise ParameterError(f"pooling mode must be one of {', '.join(POOL_MODES)}, got {mode!r}")
+    return m
+
+
+def plan_pool(shape: Sequence[int], *, mode: str = "max", size=2, stride=None, padding=0,
+              ceil_mode: bool = False, count_include_pad: bool = True) -> PoolPlan:
+    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); PyTorch's rules."""
+    m = check_pool_mode(mode)
+    h, w = int(shape[0]), int(shape[1])
+    c = int(shape[2]) if len(shape) == 3 else 1
+    k = as_pair(size, "size", minimum=1)
+    s = k if stride is None else as_pair(stride, "stride", minimum=1)
+    p = as_pair(padding, "padding", minimum=0)
+    for axis, kk, pp in (("Y", k[0], p[0]), ("X", k[1], p[1])):
+        if pp > kk // 2:
+            raise ParameterError(
+                f"padding {pp} along {axis} is more than half the window size {kk} (at most {kk // 2}, "
+                f"PyTorch's rule: a window must never lie wholly in the padding)")
+    plan = PoolPlan(m, h, w, c, k, s, p, bool(ceil_mode), bool(count_include_pad))
+    if plan.out_h < 1 or plan.out_w < 1:
+        raise ParameterError(
+            f"the {k[0]}×{k[1]} window does not fit in the input {h}×{w} with padding {p[0]},{p[1]} "
+            f"(output would be {plan.out_h}×{plan.out_w})")
+    check_pixels(plan.out_h, plan.out_w, c)
+    return plan
+
+
+def run_pool(arr: np.ndarray, plan: PoolPlan) -> np.ndarray:
+    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+    planes = to_planes(arr)
+    out = np.empty((planes.shape[0], plan.out_h, plan.out_w), dtype=np.float32)
+    _pool2d(planes, plan.size[0], plan.size[1], plan.stride[0], plan.stride[1], plan.padding[0],
+            plan.padding[1], _MODE_CODE[plan.mode], plan.count_include_pad, out)
+    return from_planes(out, arr.ndim == 2)
+
+
+def pool(image, *, mode: str = "max", size=2, stride=None, padding=0, ceil_mode: bool = False,
+         count_include_pad: bool = True) -> np.ndarray:
+    """Pool an image: the maximum, minimum or average of each window, per channel.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+    mode : {"max", "min", "avg"}
+        ``min`` is ``-max_pool2d(-x)``. Padded cells never win a max or a min.
+    size : int or (int, int)
+        Window height and width (PyTorch's ``kernel_size``), ≥ 1.
+    stride : int or (int, int), optional
+        Step of the window; defaults to ``size`` (windows side by side, as on the slides).
+    padding : int or (int, int)
+        Cells added on each side, at most half the window size.
+    ceil_mode : bool
+        Round the output size up, so a last partial window is kept — as long as it starts inside
+        the input or its left/top padding (PyTorch's rule).
+    count_include_pad : bool
+        For ``avg``: divide by the window size including padded zeros (PyTorch's default), else
+        by the number of input cells in the window. Parts of a ceil-mode window beyond the padding
+        are never counted.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        (H', W') for a 2-D input, else (H', W', C).
+
+    Notes
+    -----
+    The slides' 4×4 → 2×2 max pooling (size 2, stride 2)::
+
+        1 3 | 2 1
+        4 2 | 0 1      ->   4 2
+        ----+----           6 8
+        5 6 | 7 8
+        0 1 | 3 2
+
+    H' = ⌊(H + 2·padding − (size − 1) − 1) / stride⌋ + 1 (⌈…⌉ with ``ceil_mode``).
+    """
+    arr = as_float_image(image)
+    plan = plan_pool(arr.shape, mode=mode, size=size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                     count_include_pad=count_include_pad)
+    return run_pool(arr, plan)

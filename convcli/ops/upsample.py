@@ -1,0 +1,309 @@
+"""Resizing by interpolation, with the semantics of ``torch.nn.functional.interpolate``.
+
+Every mode is separable: each output row reads a few input rows with weights, each output column
+a few input columns. The plan computes these per-axis taps (indices and weights) in Python with
+PyTorch's own float32 arithmetic, so that the source indices match PyTorch exactly; one Numba
+kernel then combines them: out[y, x] = Σ_i Σ_j wy[y, i] · wx[x, j] · in[iy[y, i], ix[x, j]].
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
+from numba import njit, prange
+
+from ..errors import ParameterError
+from ..limits import check_pixels
+from ..shapes import upsample_out_formula, upsample_out
+from ._common import as_float_image, from_planes, to_planes
+
+UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
+_MODE_ALIASES = {"linear": "bilinear", "nearest_exact": "nearest-exact", "cubic": "bicubic"}
+CUBIC_A = -0.75          # PyTorch's (and OpenCV's) bicubic convolution parameter
+
+
+@njit(cache=True, parallel=True)
+def _resample2d(x, iy, wy, ix, wx, out):  # pragma: no cover - compiled
+    """out[c, oy, ox] = Σ_i wy[oy, i] · Σ_j wx[ox, j] · x[c, iy[oy, i], ix[ox, j]]."""
+    n_c, out_h, out_w = out.shape
+    ty, tx = iy.shape[1], ix.shape[1]
+    for r in prange(n_c * out_h):
+        c = r // out_h
+        oy = r - c * out_h
+        for ox in range(out_w):
+            acc = np.float32(0.0)
+            for i in range(ty):
+                row = np.float32(0.0)
+                y = iy[oy, i]
+                for j in range(tx):
+                    row += wx[ox, j] * x[c, y, ix[ox, j]]
+                acc += wy[oy, i] * row
+            out[c, oy, ox] = acc
+
+
+@dataclass(frozen=True)
+class AxisTaps:
+    """How one axis is resampled: for each output index, its source coordinate and input taps."""
+
+    n_in: int
+    n_out: int
+    scale: float | None          # the user's scale factor, or None when the size was given
+    ratio: float                 # input pixels per output pixel used by the coordinate map
+    source: np.ndarray           # (n_out,) the source coordinate (float, before clamping)
+    index: np.ndarray            # (n_out, taps) int64 input indices (clamped to the input)
+    weight: np.ndarray           # (n_out, taps) float32 weights (each row sums to 1)
+    rule: str                    # the coordinate map in words, e.g. "src = (dst + 0.5)·ratio − 0.5"
+
+
+@dataclass(frozen=True)
+class UpsamplePlan:
+    mode: str
+    align_corners: bool
+    channels: int
+    y: AxisTaps
+    x: AxisTaps
+
+    @property
+    def in_h(self) -> int:
+        return self.y.n_in
+
+    @property
+    def in_w(self) -> int:
+        return self.x.n_in
+
+    @property
+    def out_h(self) -> int:
+        return self.y.n_out
+
+    @property
+    def out_w(self) -> int:
+        return self.x.n_out
+
+    def formulas(self) -> list[str]:
+        """The output-size formulas with the numbers put in, then each axis' coordinate map."""
+        return [upsample_out_formula(axis, t.n_in, scale=t.scale, size=None if t.scale is not None else t.n_out)
+                for axis, t in (("H", self.y), ("W", self.x))] + [f"rows:    {self.y.rule}", f"columns: {self.x.rule}"]
+
+
+def check_upsample_mode(mode: str) -> str:
+    m = str(mode).strip().lower()
+    m = _MODE_ALIASES.get(m, m)
+    if m not in UPSAMPLE_MODES:
+        raise ParameterError(f"interpolation mode must be one of {', '.join(UPSAMPLE_MODES)} (or linear = "
+                             f"bilinear), got {mode!r}")
+    return m
+
+
+def _f32(v) -> np.float32:
+    return np.float32(v)
+
+
+def _scales_value(n: int, m: int, scale: float | None) -> np.float32:
+    """PyTorch's compute_scales_value: 1/scale when a scale was given, else in/out; as float32."""
+    if scale is not None and scale > 0:
+        return _f32(1.0 / scale)
+    return _f32(n) / _f32(m)
+
+
+def _linear_ratio(n: int, m: int, scale: float | None, align_corners: bool) -> np.float32:
+    """PyTorch's area_pixel_compute_scale."""
+    if align_corners:
+        return _f32(n - 1) / _f32(m - 1) if m > 1 else _f32(0.0)
+    return _scales_value(n, m, scale)
+
+
+def _cubic_weights(t: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution weights (a = −0.75) for fractional offsets t, float32, shape (n, 4)."""
+    a = _f32(CUBIC_A)
+    one = _f32(1.0)
+
+    def near(v):     # |v| <= 1
+        return ((a + _f32(2)) * v - (a + _f32(3))) * v * v + one
+
+    def far(v):      # 1 < |v| < 2
+        return ((a * v - _f32(5) * a) * v + _f32(8) * a) * v - _f32(4) * a
+
+    return np.stack([far(t + one), near(t), near(one - t), far((one - t) + one)], axis=1).astype(np.float32)
+
+
+# PyTorch's CPU ``nearest`` has two code paths that differ when a scale factor gives exactly the
+# same or twice the size (say 2.017 on 42 rows -> 84): the one for small outputs (H_out + W_out
+# <= 128) copies / halves the index, the general one floors dst × (1/scale). We follow both.
+SMALL_NEAREST_OUTPUT = 128
+
+
+def axis_taps(n: int, m: int, mode: str, scale: float | None, align_corners: bool,
+              nearest_shortcuts: bool = True) -> AxisTaps:
+    """Source coordinates, input indices and weights of one axis, exactly as PyTorch computes them.
+
+    ``nearest_shortcuts``: whether ``nearest`` takes PyTorch's ×1 / ×2 shortcuts (see above)."""
+    dst = np.arange(m, dtype=np.int64)
+    dstf = dst.astype(np.float32)
+    half = _f32(0.5)
+    if mode in ("nearest", "nearest-exact"):
+        r = _scales_value(n, m, scale)
+        if mode == "nearest":
+            if m == n and nearest_shortcuts:     # PyTorch's shortcuts for ×1 and ×2
+                idx, rule = dst.copy(), "src = dst (same size: a copy)"
+            elif m == 2 * n and nearest_shortcuts:
+                idx, rule = dst >> 1, "src = ⌊dst / 2⌋ (exactly twice the size)"
+            else:
+                idx = np.floor(dstf * r).astype(np.int64)
+                rule = f"src = ⌊dst × r⌋, r = {_ratio_text(r, n, m, scale)}"
+            source = (dst.astype(np.float64) if m == n and nearest_shortcuts
+                      else dst / 2.0 if m == 2 * n and nearest_shortcuts else (dstf * r).astype(np.float64))
+        else:
+            prod = ((dst + 0.5) * np.float64(r)).astype(np.float32)
+            idx = np.floor(prod).astype(np.int64)
+            source = prod.astype(np.float64)
+            rule = f"src = ⌊(dst + 0.5) × r⌋, r = {_ratio_text(r, n, m, scale)}"
+        idx = np.minimum(idx, n - 1)
+        return AxisTaps(n, m, scale, float(r), source, idx[:, None], np.ones((m, 1), np.float32), rule)
+    r = _linear_ratio(n, m, scale, align_corners)
+    rt = _ratio_text(r, n, m, scale, align_corners)
+    if align_corners:
+        src = r * dstf
+        rule = f"src = dst × r, r = {rt}"
+    else:
+        src = r * (dstf + half) - half
+        rule = f"src = (dst + 0.5) × r − 0.5, r = {rt}"
+    if mode == "bilinear":
+        if m == n:                          # PyTorch: same size is a copy
+            idx = np.stack([dst, dst], axis=1)
+            w = np.stack([np.ones(m, np.float32), np.zeros(m, np.float32)], axis=1)
+            return AxisTaps(n, m, scale, float(r), dst.astype(np.float64), idx, w, "src = dst (same size: a copy)")
+        src = np.maximum(src, _f32(0.0))
+        rule += "; below 0 becomes 0"
+        i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+        lam1 = np.clip(src - i0.astype(np.float32), _f32(0.0), _f32(1.0)).astype(np.float32)
+        i1 = i0 + (i0 < n - 1)
+        idx = np.stack([i0, i1], axis=1)
+        w = np.stack([_f32(1.0) - lam1, lam1], axis=1).astype(np.float32)
+        return AxisTaps(n, m, scale, float(r), src.astype(np.float64), idx, w, rule)
+    # bicubic: four taps around ⌊src⌋, borders clamped
+    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    t = np.clip(src - i0.astype(np.float32), _f32(0.0), _f32(1.0)).astype(np.float32)
+    idx = np.clip(i0[:, None] + np.arange(-1, 3)[None, :], 0, n - 1)
+    return AxisTaps(n, m, scale, float(r), src.astype(np.float64), idx, _cubic_weights(t), rule)
+
+
+def _num(v: float) -> str:
+    return f"{float(v):.6g}"
+
+
+def _ratio_text(r: np.float32, n: int, m: int, scale: float | None, align_corners: bool = False) -> str:
+    fmt = _num
+    if align_corners:
+        return f"(in − 1)/(out − 1) = {n - 1}/{m - 1} = {fmt(r)}" if m > 1 else "0 (one output cell)"
+    if scale is not None:
+        return f"1/scale = 1/{fmt(scale)} = {fmt(r)}"
+    return f"in/out = {n}/{m} = {fmt(r)}"
+
+
+def _scale_pair(scale) -> tuple[float, float]:
+    if isinstance(scale, (int, float, np.integer, np.floating)) and not isinstance(scale, bool):
+        vals = (float(scale), float(scale))
+    else:
+        try:
+            items = [float(v) for v in scale]
+        except (TypeError, ValueError):
+            raise ParameterError(f"scale must be a number or a pair of numbers (Y,X), got {scale!r}") from None
+        if len(items) == 1:
+            items = items * 2
+        if len(items) != 2:
+            raise ParameterError(f"scale must be one number or two (Y,X), got {len(items)} values")
+        vals = (items[0], items[1])
+    for v in vals:
+        if not math.isfinite(v) or v <= 0:
+            raise ParameterError(f"scale must be a finite number > 0, got {v:g}")
+    return vals
+
+
+def plan_upsample(shape: Sequence[int], *, mode: str = "nearest", scale=None, size=None,
+                  align_corners: bool = False) -> UpsamplePlan:
+    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); PyTorch's rules."""
+    m = check_upsample_mode(mode)
+    h, w = int(shape[0]), int(shape[1])
+    c = int(shape[2]) if len(shape) == 3 else 1
+    if align_corners and m not in ("bilinear", "bicubic"):
+        raise ParameterError(f"align_corners only applies to bilinear and bicubic, not {m} (as in PyTorch)")
+    if (scale is None) == (size is None):
+        raise ParameterError("give exactly one of scale (a factor) or size (the output H,W)")
+    if scale is not None:
+        sy, sx = _scale_pair(scale)
+        out_h, out_w = upsample_out(h, scale=sy), upsample_out(w, scale=sx)
+        if out_h < 1 or out_w < 1:
+            raise ParameterError(f"scale {sy:g},{sx:g} shrinks the {h}×{w} input to nothing "
+                                 f"(output ⌊{h}×{sy:g}⌋×⌊{w}×{sx:g}⌋ = {out_h}×{out_w})")
+        scales = (sy, sx)
+    else:
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+            size = (int(size), int(size))
+        try:
+            items = tuple(size)
+        except TypeError:
+            raise ParameterError(f"size must be an integer or a pair H,W, got {size!r}") from None
+        if len(items) == 1:
+            items = items * 2
+        if len(items) != 2 or not all(hasattr(v, "__index__") and not isinstance(v, bool) for v in items):
+            raise ParameterError(f"size must be two whole numbers H,W, got {size!r}")
+        out_h, out_w = int(items[0]), int(items[1])
+        if out_h < 1 or out_w < 1:
+            raise ParameterError(f"size must be at least 1×1, got {out_h}×{out_w}")
+        scales = (None, None)
+    check_pixels(out_h, out_w, c)
+    shortcuts = out_h + out_w <= SMALL_NEAREST_OUTPUT
+    return UpsamplePlan(m, bool(align_corners), c,
+                        axis_taps(h, out_h, m, scales[0], bool(align_corners), shortcuts),
+                        axis_taps(w, out_w, m, scales[1], bool(align_corners), shortcuts))
+
+
+def run_upsample(arr: np.ndarray, plan: UpsamplePlan) -> np.ndarray:
+    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+    planes = to_planes(arr)
+    out = np.empty((planes.shape[0], plan.out_h, plan.out_w), dtype=np.float32)
+    _resample2d(planes, np.ascontiguousarray(plan.y.index), np.ascontiguousarray(plan.y.weight),
+                np.ascontiguousarray(plan.x.index), np.ascontiguousarray(plan.x.weight), out)
+    return from_planes(out, arr.ndim == 2)
+
+
+def upsample(image, *, mode: str = "nearest", scale=None, size=None, align_corners: bool = False) -> np.ndarray:
+    """Resize an image by interpolation, as ``torch.nn.functional.interpolate`` does.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+    mode : {"nearest", "nearest-exact", "bilinear", "bicubic"}
+        ``linear`` is accepted for ``bilinear``: linear interpolation along x, then along y (on a
+        one-row input it is plain linear interpolation). ``bicubic`` uses Keys' kernel with
+        a = −0.75 and repeats the border pixels; it can overshoot the input's range.
+    scale : float or (float, float)
+        Factor(s) > 0: the output is ⌊H·scale⌋ × ⌊W·scale⌋, and the coordinate map uses 1/scale
+        (PyTorch's default, ``recompute_scale_factor=None``).
+    size : int or (int, int)
+        The output H, W instead of a scale; the coordinate map then uses in/out.
+    align_corners : bool
+        Bilinear and bicubic only: map the corner pixels' centres onto each other,
+        src = dst·(in − 1)/(out − 1), instead of src = (dst + 0.5)·ratio − 0.5.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        (H', W') for a 2-D input, else (H', W', C).
+
+    Notes
+    -----
+    The slides' nearest-neighbour upsampling, scale 2::
+
+                          20 20 45 45
+        20 45     ->      20 20 45 45
+        10 43             10 10 43 43
+                          10 10 43 43
+    """
+    arr = as_float_image(image)
+    plan = plan_upsample(arr.shape, mode=mode, scale=scale, size=size, align_corners=align_corners)
+    return run_upsample(arr, plan)

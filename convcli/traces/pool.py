@@ -1,0 +1,138 @@
+"""Trace of a pooling: each window on the (padded) input, its values, and the winner or the average."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..ops._common import to_planes
+from ..ops.pool import PoolPlan
+from .model import GridView, Step, Trace, fmt, move_text, parse_region, region_cells
+
+DEFAULT_MAX_STEPS = 25
+_PAD_VALUE = {"max": -math.inf, "min": math.inf, "avg": 0.0}
+_TITLES = {"max": "max pooling: each output is the largest value in its window",
+           "min": "min pooling: each output is the smallest value in its window (−max(−x))",
+           "avg": "average pooling: each output is the mean of its window"}
+
+
+def _winner(values: list[float], mode: str) -> int:
+    """Index of the value PyTorch picks: the first largest (smallest), or the last NaN."""
+    best = 0
+    for i, v in enumerate(values):
+        if math.isnan(v):
+            best = i
+        elif not math.isnan(values[best]) and ((v > values[best]) if mode == "max" else (v < values[best])):
+            best = i
+    return best
+
+
+def _avg_expression(plan: PoolPlan, ordered: list[float | None], n_pad: int, cut: bool, value: float,
+                    window_cells: int) -> str:
+    """``ordered``: the window's values in reading order, None for a padded cell."""
+    terms = [fmt(v) if v is not None else "0" for v in ordered if v is not None or plan.count_include_pad]
+    divisor = len(terms)
+    text = f"({' + '.join(terms)}) / {divisor} = {fmt(value)}"
+    kh, kw = plan.size
+    why = []
+    if n_pad and plan.count_include_pad:
+        why.append(f"the divisor counts {n_pad} padded zero{'s' if n_pad != 1 else ''} (count_include_pad)")
+    elif n_pad:
+        why.append(f"divisor {divisor}: {n_pad} padded cell{'s' if n_pad != 1 else ''} not counted "
+                   f"(--no-count-include-pad)")
+    if cut:
+        why.append(f"the {kh}×{kw} window runs past the padded input (ceil_mode): only its "
+                   f"{window_cells} cells inside count")
+    return text + ("  · " + "; ".join(why) if why else "")
+
+
+def pool_trace(image: np.ndarray, plan: PoolPlan, result: np.ndarray, *, channel: int = 0, region=None,
+               max_steps: int = DEFAULT_MAX_STEPS) -> Trace:
+    """Build the trace of ``plan`` on ``image`` (float32 (H, W) or (H, W, C)) for one channel."""
+    planes = to_planes(image)
+    n_c = planes.shape[0]
+    if not 0 <= channel < n_c:
+        raise ParameterError(f"channel {channel} does not exist: the input has {n_c} channel(s) (0..{n_c - 1})")
+    if max_steps < 1:
+        raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
+    x = planes[channel]
+    h, w = x.shape
+    (kh, kw), (sy, sx), (py, px) = plan.size, plan.stride, plan.padding
+    res = result if result.ndim == 2 else result[:, :, channel]
+    padded = np.full((h + 2 * py, w + 2 * px), _PAD_VALUE[plan.mode], dtype=np.float64)
+    padded[py:py + h, px:px + w] = x
+
+    def centre(oy: int, ox: int) -> tuple[int, int]:
+        return oy * sy - py + (kh - 1) // 2, ox * sx - px + (kw - 1) // 2
+
+    cells, used_region = region_cells(plan.out_h, plan.out_w, centre, parse_region(region), (h, w))
+    if not cells:
+        raise ParameterError(f"no output value has its window centred in region {used_region}")
+    total = len(cells)
+    cells = cells[:max_steps]
+    wins = {c: plan.window(*c) for c in cells}
+    if total == plan.out_h * plan.out_w:
+        r0, r1, c0, c1 = 0, padded.shape[0], 0, padded.shape[1]
+    else:
+        r0 = min(v[0] for v in wins.values()) + py
+        r1 = max(v[1] for v in wins.values()) + py
+        c0 = min(v[2] for v in wins.values()) + px
+        c1 = max(v[3] for v in wins.values()) + px
+    pad_mask = np.ones(padded.shape, dtype=bool)
+    pad_mask[py:py + h, px:px + w] = False
+    view = GridView(padded[r0:r1, c0:c1], f"input {h}×{w}" + (f" (channel {channel})" if n_c > 1 else "")
+                    + (" with padding" if py or px else ""),
+                    row_labels=[str(r - py) for r in range(r0, r1)],
+                    col_labels=[str(c - px) for c in range(c0, c1)], pad_mask=pad_mask[r0:r1, c0:c1])
+    steps = []
+    prev = None
+    for oy, ox in cells:
+        y0, y1, x0, x1 = wins[(oy, ox)]
+        window, inside, inside_cells, ordered, n_pad = [], [], [], [], 0
+        for y in range(y0, y1):
+            for xx in range(x0, x1):
+                window.append((y + py - r0, xx + px - c0))
+                if 0 <= y < h and 0 <= xx < w:
+                    inside.append(float(x[y, xx]))
+                    inside_cells.append(window[-1])
+                    ordered.append(inside[-1])
+                else:
+                    n_pad += 1
+                    ordered.append(None)
+        value = float(res[oy, ox])
+        cut = (y1 - y0) * (x1 - x0) < kh * kw
+        marked = []
+        if plan.mode == "avg":
+            expr = _avg_expression(plan, ordered, n_pad, cut, value, (y1 - y0) * (x1 - x0))
+        else:
+            win = _winner(inside, plan.mode)
+            marked = [inside_cells[win]]
+            expr = f"{plan.mode}({', '.join(fmt(v) for v in inside)}) = {fmt(value)}"
+            notes = []
+            if n_pad:
+                pad_text = "−inf" if plan.mode == "max" else "+inf"
+                notes.append(f"{n_pad} padded cell{'s' if n_pad != 1 else ''} ({pad_text}) never win")
+            if cut:
+                notes.append("the window runs past the padded input (ceil_mode): the rest is ignored")
+            if notes:
+                expr += "  · " + "; ".join(notes)
+        steps.append(Step((oy, ox), window, [fmt(v) for v in inside], expr, value,
+                          move_text(prev, (oy, ox), plan.stride), marked=marked))
+        prev = (oy, ox)
+    notes = [f"window {kh}×{kw}, stride {sy}" if sy == sx else f"window {kh}×{kw}, stride {sy},{sx}"]
+    if py or px:
+        notes.append(f"padding {py},{px}: padded cells hold {fmt(_PAD_VALUE[plan.mode])}"
+                     + (", so they never win" if plan.mode != "avg" else
+                        (" and count in the divisor (count_include_pad)" if plan.count_include_pad
+                         else " but do not count in the divisor")))
+    if plan.ceil_mode:
+        notes.append("ceil_mode: a last partial window is kept if it starts inside the input or its left padding")
+    if plan.mode != "avg":
+        notes.append("the winner is marked with *")
+    if total > len(cells):
+        notes.append(f"showing {len(cells)} of {total} steps: --max-steps N shows more, "
+                     f"--region Y,X,H,W picks another part of the input")
+    return Trace(title=_TITLES[plan.mode], input=view, output_shape=(plan.out_h, plan.out_w), steps=steps,
+                 formulas=plan.formulas(), notes=notes, total_steps=total, output_values=res,
+                 output_title=f"result {plan.out_h}×{plan.out_w}")
