@@ -242,23 +242,34 @@ def output_kind(path: str) -> str:
     raise ParameterError(f"{path}: unknown output extension {ext or '(none)'!r}; use one of {known}")
 
 
-def to_display(result: np.ndarray, maxval: float, range_mode: str) -> np.ndarray:
-    """Map a float result onto 0..maxval with a range rule (``auto`` must be resolved before)."""
-    r = np.asarray(result, dtype=np.float64)
-    finite = np.isfinite(r)
-    r = np.where(finite, r, 0.0)
+def to_display(result: np.ndarray, maxval: float, range_mode: str, *, scale: float = 1.0) -> np.ndarray:
+    """Map a float result (times ``scale``) onto 0..maxval with a range rule (``auto`` resolved before).
+
+    Works on one float32 copy, in place: a 12-megapixel RGB result costs one extra buffer, not five.
+    NaN and infinities become 0.
+    """
+    r = np.array(result, dtype=np.float32, copy=True)
+    if scale != 1.0:
+        r *= np.float32(scale)
+    np.nan_to_num(r, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     if range_mode == "clip":
-        out = r
+        pass
     elif range_mode == "abs":
-        out = np.abs(r)
+        np.abs(r, out=r)
     elif range_mode == "rescale":
-        lo, hi = (float(r[finite].min()), float(r[finite].max())) if finite.any() else (0.0, 0.0)
-        out = (r - lo) * (maxval / (hi - lo)) if hi > lo else np.zeros_like(r)
+        lo, hi = (float(r.min()), float(r.max())) if r.size else (0.0, 0.0)
+        if hi > lo:
+            r -= np.float32(lo)
+            r *= np.float32(maxval / (hi - lo))
+        else:
+            r[...] = 0.0
     elif range_mode == "offset":
-        out = r + (maxval + 1) / 2 if maxval >= 255 else r + maxval / 2
+        r += np.float32((maxval + 1) / 2 if maxval >= 255 else maxval / 2)
     else:
         raise ParameterError(f"range must be one of {', '.join(RANGE_MODES[1:])}, got {range_mode!r}")
-    return np.clip(np.rint(out), 0, maxval)
+    np.rint(r, out=r)
+    np.clip(r, 0, maxval, out=r)
+    return r
 
 
 def resolve_range(range_mode: str, kernel_sum: float | None) -> str:
@@ -290,11 +301,11 @@ def encode_image(result: np.ndarray, fmt: str, *, maxval: float, range_mode: str
         return _save_bytes(Image.fromarray(img), fmt)
     scale = 255.0 / maxval if maxval > 255 else 1.0
     if stacked_alpha:
-        color = to_display(data[:, :, :-1] * scale if scale != 1.0 else data[:, :, :-1], 255.0, range_mode)
+        color = to_display(data[:, :, :-1], 255.0, range_mode, scale=scale)
         a = np.clip(np.rint(data[:, :, -1] * scale), 0, 255)
         img8 = np.concatenate([color, a[:, :, None]], axis=2).astype(np.uint8)
     else:
-        img8 = to_display(data * scale if scale != 1.0 else data, 255.0, range_mode).astype(np.uint8)
+        img8 = to_display(data, 255.0, range_mode, scale=scale).astype(np.uint8)
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[img8.shape[2]]
     if fmt == "JPEG" and mode in ("LA", "RGBA"):
         img8, mode = img8[:, :, :-1], mode[:-1]
