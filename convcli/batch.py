@@ -23,6 +23,9 @@ import numpy as np
 from . import imageio
 from .errors import ConvcliError, ExitCode, LimitError, OutputError, ParameterError
 
+# set by the CLI's --debug: print the traceback of each failing input (they are otherwise one line)
+debug_tracebacks = False
+
 READABLE_EXTS = imageio.READ_IMAGE_EXTS | imageio.MATRIX_EXTS
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "tif": ".tif", "tiff": ".tif", "webp": ".webp",
            "bmp": ".bmp", "npy": ".npy", "csv": ".csv", "txt": ".txt"}
@@ -264,6 +267,10 @@ def _drain(saves: list, on_record, lock, *, keep: int) -> None:
 
 
 def _fail(rec: Record, exc: ConvcliError) -> None:
+    if debug_tracebacks:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
     rec.status = "error"
     msg = str(exc)
     named = msg.startswith(rec.input) or rec.input in ("-", "--matrix")
