@@ -166,6 +166,10 @@ def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
     Image.MAX_IMAGE_PIXELS = max_pixels()
     try:
         with warnings.catch_warnings():
+            # Pillow's own warnings about damaged files ("Tag data larger than file", "Truncated
+            # File Read") would print Python warning lines on stderr: the file either decodes or
+            # fails below with one line. The bomb warning alone becomes an error.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             src = io.BytesIO(data) if data is not None else path
             with Image.open(src) as im:
