@@ -70,6 +70,8 @@ def run(argv: list[str] | None = None) -> int:
     batch.debug_tracebacks = debug
     try:
         code = app(args=args, prog_name="convcli", standalone_mode=False)
+        if code == ExitCode.INTERRUPTED:     # Typer turns Ctrl-C into a silent return of 130
+            return error("interrupted", ExitCode.INTERRUPTED)
         return int(code) if isinstance(code, int) else ExitCode.OK
     except ConvcliError as exc:
         _traceback(debug)
