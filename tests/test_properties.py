@@ -37,13 +37,18 @@ EXTREME = st.sampled_from([1e15, -1e15, 3e18, TINY, -TINY, 5 * TINY, 1e-38, floa
                            float("-inf"), 0.0, -0.0])
 
 
-def values(extremes: bool = True):
-    """Mostly ordinary numbers, sometimes an extreme one."""
-    return st.one_of(ORDINARY, ORDINARY, ORDINARY, EXTREME) if extremes else ORDINARY
+FINITE_EXTREME = st.sampled_from([1e15, -1e15, TINY, -TINY, 5 * TINY, 1e-38, 0.0, -0.0])
+
+
+def values(extremes: bool | str = True):
+    """Mostly ordinary numbers, sometimes an extreme one (``"finite"``: no NaN/inf)."""
+    if not extremes:
+        return ORDINARY
+    return st.one_of(ORDINARY, ORDINARY, ORDINARY, FINITE_EXTREME if extremes == "finite" else EXTREME)
 
 
 @st.composite
-def images(draw, max_side: int = 8, channels=(0, 1, 3), extremes: bool = True):
+def images(draw, max_side: int = 8, channels=(0, 1, 3), extremes: bool | str = True):
     """(H, W) or (H, W, C) float32 with thin shapes favoured."""
     h = draw(st.one_of(st.just(1), st.integers(1, max_side)))
     w = draw(st.one_of(st.just(1), st.integers(1, max_side)))
@@ -305,11 +310,19 @@ def test_batch_norm_nan_propagates_to_its_channel_only():
 
 # ------------------------------------------------------------------------- pool and upsample
 
+@st.composite
+def pool_params(draw):
+    size = (draw(edgy(st.integers(1, 3), 0)), draw(st.integers(1, 3)))
+    stride = draw(edgy(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))), (0, 1)))
+    padding = tuple(draw(edgy(st.integers(0, max(k, 0) // 2), -1, max(k, 0) // 2 + 1)) for k in size)
+    return size, stride, padding
+
+
 @PROFILE
-@given(images(channels=(0, 1, 3)), st.sampled_from(["max", "min", "avg", "median"]),
-       st.tuples(st.integers(0, 4), st.integers(1, 4)), st.one_of(st.none(), st.tuples(st.integers(0, 3), st.integers(1, 3))),
-       st.tuples(st.integers(-1, 2), st.integers(0, 2)), st.booleans(), st.booleans())
-def test_pool_matches_reference(x, mode, size, stride, padding, ceil_mode, include_pad):
+@given(images(channels=(0, 1, 3)), edgy(st.sampled_from(["max", "min", "avg"]), "median"), pool_params(),
+       st.booleans(), st.booleans())
+def test_pool_matches_reference(x, mode, params, ceil_mode, include_pad):
+    size, stride, padding = params
     if not hasattr(convcli, "pool") or not hasattr(reference, "pool2d_reference"):
         pytest.skip("pool not merged yet")
     h, w = x.shape[:2]
@@ -340,10 +353,13 @@ def test_pool_matches_reference(x, mode, size, stride, padding, ceil_mode, inclu
 
 
 @PROFILE
-@given(images(channels=(0, 1, 3)), st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic", "area?"]),
-       st.one_of(st.tuples(st.sampled_from([0.0, -1.0, 0.5, 1.0, 1.5, 2.0, 3.0]), st.sampled_from([1.0, 2.0, 2.5])),
+# finite values only: the reference skips zero-weight taps, so an inf next to a pixel gives inf
+# where PyTorch (and convcli) give 0·inf = NaN; NaN/inf through upsample are tested in test_upsample
+@given(images(channels=(0, 1, 3), extremes="finite"),
+       edgy(st.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic"]), "area?"),
+       st.one_of(st.tuples(edgy(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]), 0.0, -1.0), st.sampled_from([1.0, 2.0, 2.5])),
                  st.none()),
-       st.tuples(st.integers(0, 9), st.integers(1, 9)), st.booleans())
+       st.tuples(edgy(st.integers(1, 9), 0), st.integers(1, 9)), edgy(st.just(False), True))
 def test_upsample_matches_reference(x, mode, scale, size, align_corners):
     if not hasattr(convcli, "upsample") or not hasattr(reference, "interpolate_reference"):
         pytest.skip("upsample not merged yet")
