@@ -21,7 +21,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import imageio
-from .errors import ConvcliError, ExitCode, InputError, OutputError, ParameterError
+from .errors import ConvcliError, ExitCode, LimitError, OutputError, ParameterError
+
+# set by the CLI's --debug: print the traceback of each failing input (they are otherwise one line)
+debug_tracebacks = False
 
 READABLE_EXTS = imageio.READ_IMAGE_EXTS | imageio.MATRIX_EXTS
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "tif": ".tif", "tiff": ".tif", "webp": ".webp",
@@ -238,15 +241,13 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                     rec.report = out.report
                     if on_result:
                         on_result(loaded, out)
-                except ConvcliError as exc:
-                    _fail(rec, exc)
+                except (ConvcliError, MemoryError) as exc:
+                    # MemoryError: an allocation no estimate foresaw; report it like any failure
+                    _fail(rec, exc if isinstance(exc, ConvcliError) else LimitError(f"{rec.input}: out of memory"))
                     rec.seconds = round(time.perf_counter() - started, 6)
                     if on_record:
                         with lock:
                             on_record(rec)
-                    continue
-                except MemoryError:
-                    _fail(rec, InputError(f"{rec.input}: out of memory"))
                     continue
                 saves.append((rec, pool.submit(save, rec, loaded, out, started)))
                 _drain(saves, on_record, lock, keep=jobs)
@@ -270,6 +271,10 @@ def _drain(saves: list, on_record, lock, *, keep: int) -> None:
 
 
 def _fail(rec: Record, exc: ConvcliError) -> None:
+    if debug_tracebacks:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
     rec.status = "error"
     msg = str(exc)
     named = msg.startswith(rec.input) or rec.input in ("-", "--matrix")

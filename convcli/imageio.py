@@ -60,6 +60,7 @@ def load_array_file(path: str, what: str = "input") -> np.ndarray:
     ext = os.path.splitext(path)[1].lower()
     _check_readable(path)
     if ext == ".npy":
+        _check_npy_header(path, what)
         try:
             arr = np.load(path, allow_pickle=False)
         except ValueError as exc:
@@ -81,6 +82,38 @@ def load_array_file(path: str, what: str = "input") -> np.ndarray:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     return parse_matrix_text("\n".join(lines), f"{path}", allow_nonfinite=True)
+
+
+def _check_npy_header(path: str, what: str) -> None:
+    """Read a .npy header only and refuse, before NumPy allocates anything, an array that holds
+    objects, is over the pixel limit, or declares more data than the file holds (a truncated file,
+    or a few bytes claiming 100000×100000: ``np.load`` would try to allocate it all first)."""
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            reader = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+            if reader is None:
+                return                      # a newer version: let np.load judge it
+            shape, _fortran, dtype = reader(fh)
+            data_start = fh.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        raise InputError(f"{path}: not a valid .npy {what} ({str(exc) or type(exc).__name__})") from None
+    if dtype.hasobject:
+        raise InputError(f"{path}: {what} holds Python objects (a pickled array); refusing to load it")
+    if dtype.kind not in "biuf":
+        raise InputError(f"{path}: {what} must hold real numbers, got dtype {dtype}")
+    if len(shape) in (2, 3):
+        check_pixels(shape[0], shape[1], shape[2] if len(shape) == 3 else 1, what=f"{path}: {what}")
+    values = int(np.prod(shape, dtype=object)) if shape else 1
+    if values > 4 * max_pixels():
+        raise LimitError(f"{path}: {what} declares shape {tuple(shape)} = {values:,} values, over the limit of "
+                         f"{4 * max_pixels():,}; raise it with --max-pixels if you mean it")
+    need = values * dtype.itemsize
+    have = os.path.getsize(path) - data_start
+    if have < need:
+        raise InputError(f"{path}: truncated .npy {what}: its header declares shape {tuple(shape)} "
+                         f"({need:,} bytes of data) but the file holds {max(have, 0):,}")
 
 
 def _check_readable(path: str) -> None:
@@ -133,6 +166,10 @@ def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
     Image.MAX_IMAGE_PIXELS = max_pixels()
     try:
         with warnings.catch_warnings():
+            # Pillow's own warnings about damaged files ("Tag data larger than file", "Truncated
+            # File Read") would print Python warning lines on stderr: the file either decodes or
+            # fails below with one line. The bomb warning alone becomes an error.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             src = io.BytesIO(data) if data is not None else path
             with Image.open(src) as im:

@@ -61,23 +61,30 @@ def _is_usage_error(exc: BaseException) -> bool:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI with ``argv`` and return the exit code (never raises, unless --debug)."""
+    """Run the CLI with ``argv`` and return the exit code; never raises.
+
+    Errors print one line on stderr; with ``--debug`` the full traceback comes first (the exit code
+    stays the documented one, so scripts behave the same).
+    """
+    from .. import batch
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    batch.debug_tracebacks = debug
     try:
         code = app(args=args, prog_name="convcli", standalone_mode=False)
+        if code == ExitCode.INTERRUPTED:     # Typer turns Ctrl-C into a silent return of 130
+            return error("interrupted", ExitCode.INTERRUPTED)
         return int(code) if isinstance(code, int) else ExitCode.OK
     except ConvcliError as exc:
-        if debug:
-            raise
+        _traceback(debug)
         return error(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return error("interrupted", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return ExitCode.OK
     except MemoryError:
-        if debug:
-            raise
+        _traceback(debug)
         return error("out of memory; try a smaller input or region", ExitCode.TOO_LARGE)
     except Exception as exc:
         name = type(exc).__name__
@@ -85,15 +92,24 @@ def run(argv: list[str] | None = None) -> int:
             return int(exc.exit_code)
         if name == "Abort":
             return error("interrupted", ExitCode.INTERRUPTED)
-        if _is_usage_error(exc) and not debug:
+        _traceback(debug)
+        if _is_usage_error(exc):
             ctx = getattr(exc, "ctx", None)
             hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
             code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
             return error(exc.format_message().replace("\n", " ") + hint, code)
-        if debug:
-            raise
         # anything else is a bug: say so in one line
         return error(f"internal error: {name}: {exc} (rerun with --debug for the traceback)", ExitCode.FAILURE)
+    finally:
+        batch.debug_tracebacks = False
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import typer
 
 from .. import imageio
+from ..batch import output_name
 from ..errors import InputError, OutputError, ParameterError
 from ..ops.batchnorm import batch_norm, check_params
 from ..render import make_console
@@ -236,8 +237,7 @@ def _plan_outputs(out_dir: str, paths: list[str]) -> list[str]:
         raise OutputError(f"{out_dir}: directory is not writable")
     targets, seen = [], {}
     for p in paths:
-        name = os.path.basename(p)
-        imageio.output_kind(name)     # a .gif input has no writer: say so before any work
+        name = os.path.basename(output_name(p, out_dir))   # the batch rule: a .gif input is written as .png
         if name in seen:
             raise OutputError(f"{p} and {seen[name]} would both be written to {os.path.join(out_dir, name)}; "
                               f"rename one or run them separately")

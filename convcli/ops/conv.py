@@ -108,6 +108,8 @@ class ConvSettings:
             raise ParameterError(
                 f"kernel {kh}×{kw}{dil} is larger than the padded input {geom.padded_h}×{geom.padded_w} "
                 f"(input {h}×{w}, padding {pad[0]},{pad[1]},{pad[2]},{pad[3]})")
+        if any(pad):   # run_plan copies the input into a padded buffer: refuse a huge one first
+            check_pixels(geom.padded_h, geom.padded_w, c, what="the padded input")
         check_pixels(geom.out_h, geom.out_w, c_out)
         b = self.bias
         if b.size == 1:
