@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
 import numba
-from numba import njit, prange
+from numba import njit, prange  # prange: the dense (channel-mixing) kernel
 
 from ..errors import ParameterError
 from ..kernels import parse_kernel
@@ -22,7 +22,7 @@ _MODE_CODE = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
 # output values computed per pass over the taps: a chunk of a row that stays in L1
 _CHUNK = 2048
 # below this many multiply-adds a convolution runs on the calling thread
-_SERIAL_WORK = 1 << 21
+_SERIAL_WORK = 1 << 22
 
 
 @njit(cache=True)
@@ -132,7 +132,7 @@ def _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots):  # pragma: no cover 
             tags[slot] = -2 - s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1, out):  # pragma: no cover
     """Depthwise 2-D kernel on channel-interleaved rows, output rows r0..r1: x is (H, W·C), out (H', W'·C).
 
@@ -172,7 +172,7 @@ def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1, ou
                     dst[t] = acc[t] + b_chunk[t]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1,
                      out):  # pragma: no cover - compiled
     """As _rows_block for a rank-1 kernel k = kcol ⊗ krow: each padded input row is filtered with
@@ -238,25 +238,6 @@ def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, 
                 b_chunk = bias_row[c0:c0 + m]
                 for t in range(m):
                     dst[t] = acc[t] + b_chunk[t]
-
-
-@njit(cache=True, parallel=True)
-def _conv2d_rows(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, n_blocks, out):  # pragma: no cover
-    """_rows_block over ``n_blocks`` blocks of output rows, in parallel."""
-    out_h = out.shape[0]
-    for b in prange(n_blocks):
-        _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx,
-                    b * out_h // n_blocks, (b + 1) * out_h // n_blocks, out)
-
-
-@njit(cache=True, parallel=True)
-def _conv2d_separable(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, n_blocks,
-                      out):  # pragma: no cover - compiled
-    """_separable_block over ``n_blocks`` blocks of output rows, in parallel."""
-    out_h = out.shape[0]
-    for b in prange(n_blocks):
-        _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, dx,
-                         b * out_h // n_blocks, (b + 1) * out_h // n_blocks, out)
 
 
 @njit(cache=True, parallel=True)
@@ -391,6 +372,34 @@ def convolve(image, kernel, *, stride=1, padding=0, padding_mode="zeros", dilati
     return run_plan(arr, plan)
 
 
+_POOL = None
+
+
+def _threads() -> int:
+    """Numba's thread count (NUMBA_NUM_THREADS, default: the machine's cores)."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def _in_blocks(block, args, out_h: int, n_blocks: int, out: np.ndarray) -> None:
+    """Run ``block(*args, r0, r1, out)`` over ``n_blocks`` slices of output rows, on a thread pool.
+
+    The block kernels release the GIL (nogil), so Python threads run them in parallel. This costs
+    about the same as a Numba parallel region, but there is only one compiled kernel per dtype to
+    load or compile (a prange driver recompiled the whole block again: seconds on a first run).
+    """
+    if n_blocks <= 1:
+        block(*args, 0, out_h, out)
+        return
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="convcli")
+    bounds = [b * out_h // n_blocks for b in range(n_blocks + 1)]
+    jobs = [_POOL.submit(block, *args, bounds[b], bounds[b + 1], out) for b in range(n_blocks)]
+    for job in jobs:
+        job.result()
+
+
 def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
     """Run a checked plan on an (H, W) or (H, W, C) array (float32 or uint8; other dtypes become float32)."""
     g = plan.geometry
@@ -413,18 +422,10 @@ def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
     # small jobs run on this thread: waking the pool costs more than it saves (and on a busy
     # machine a parallel region waits for its slowest thread); big ones take a few blocks of
     # output rows per thread, so that a descheduled thread holds up little
-    n_blocks = 1 if out.size * taps < _SERIAL_WORK else min(g.out_h, 4 * numba.get_num_threads())
+    n_blocks = 1 if out.size * taps < _SERIAL_WORK else min(g.out_h, 4 * _threads())
     args = (rows, nc) + ((plan.kernel,) if factors is None else factors) + (
         bias_row, pt, pl, pr, mode, sy, sx, dy, dx)
-    if factors is None:
-        if n_blocks == 1:
-            _rows_block(*args, 0, g.out_h, out)
-        else:
-            _conv2d_rows(*args, n_blocks, out)
-    elif n_blocks == 1:
-        _separable_block(*args, 0, g.out_h, out)
-    else:
-        _conv2d_separable(*args, n_blocks, out)
+    _in_blocks(_rows_block if factors is None else _separable_block, args, g.out_h, n_blocks, out)
     if arr.ndim == 2:
         return out
     return out.reshape(g.out_h, g.out_w, nc)
