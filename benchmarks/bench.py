@@ -144,8 +144,9 @@ def gaussian_1d(k: int) -> np.ndarray:
 
 
 def budget_for(size: int, k: int, quick: bool) -> float:
+    """Seconds to keep alternating runs (at least 3 runs each, at most 15)."""
     base = 1.0 if quick else 3.0
-    return base * max(1.0, (size / 2048) ** 2 * (k / 5))
+    return min(base * max(1.0, (size / 2048) ** 2 * (k / 5)), 6.0 if quick else 20.0)
 
 
 # ------------------------------------------------------------------------------------ conv cases
@@ -300,7 +301,7 @@ def bench_batchnorm(sizes, quick, rng):
 # --------------------------------------------------------------------------------- peak memory
 
 _MEMORY_CHILD = r"""
-import os, resource, sys
+import sys
 sys.path.insert(0, sys.argv[1])
 import numpy as np
 which, size, k = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -314,20 +315,25 @@ elif which == "cv2":
 else:
     import scipy.ndimage as nd
     run = lambda x: nd.correlate(x, kern, mode="mirror")
-run(np.ones((64, 64), np.float32))                     # compile / load caches before measuring
+run(np.ones((600, 600), np.float32))                  # compile / load caches, start thread pools
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key))
+
 x = np.random.default_rng(0).uniform(0, 255, (size, size)).astype(np.float32)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/clear_refs", "w") as f:        # reset the peak (VmHWM) to the current RSS
+    f.write("5")
+before = status("VmRSS:")
 y = run(x)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before, after)
+print(before, status("VmHWM:"))
 """
 
 
 def bench_memory(quick):
     size = 2048 if quick else 4096
-    header(f"peak memory: extra resident memory of one {size}² float32 convolution (input and "
-           f"output {size * size * 4 / 2**20:.0f} MiB each)")
-    print(f"{'case':<38} {'convcli':>12} {'peer':<24} {'peer':>12} {'ratio':>7}")
+    print(f"\n== peak memory: growth of the peak RSS during one {size}² float32 convolution, padding same "
+          f"(the output alone is {size * size * 4 / 2**20:.0f} MiB)")
     for k in (3, 15):
         peak = {}
         for which in ("convcli", "cv2", "scipy"):
