@@ -353,17 +353,23 @@ def bench_memory(quick):
 # ------------------------------------------------------------------------------------ start-up
 
 def _run(cmd, env=None, cwd=None):
-    """Wall seconds and peak RSS (MiB) of one child process, measured with wait4."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): {err.strip()[-400:]}")
-    return wall, usage.ru_maxrss / 1024
+    """Wall seconds and peak RSS (MiB) of one child process.
+
+    The peak comes from GNU time (``/usr/bin/time -f %M``) when it exists: a child forked from this
+    (large) process inherits its RSS high-water mark in wait4's ru_maxrss, even after exec.
+    """
+    gnu_time = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        full = ([gnu_time, "-f", "%M", "-o", rss_file.name] if gnu_time else []) + list(map(str, cmd))
+        t0 = time.perf_counter()
+        proc = subprocess.run(full, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip()[-400:]
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): {err}")
+        text = rss_file.read().strip().splitlines()
+        peak_kib = float(text[-1]) if gnu_time and text else float("nan")
+    return wall, peak_kib / 1024
 
 
 def _child_env(cache_dir: str | None = None) -> dict:
