@@ -45,10 +45,19 @@ def check_padding_mode(mode: str) -> str:
     return m
 
 
-def check_pad_fits(pad: tuple[int, int, int, int], h: int, w: int, mode: str) -> None:
-    """PyTorch's padding layers refuse these (numpy.pad would repeat the pattern instead)."""
+def pad_planes(planes: np.ndarray, pad: tuple[int, int, int, int], mode: str) -> np.ndarray:
+    """Pad (C, H, W) planes by (top, bottom, left, right) with PyTorch's meaning of ``mode``."""
+    check_padding_fits(planes.shape[1], planes.shape[2], pad, mode)
+    if not any(pad):
+        return planes
     top, bottom, left, right = pad
-    if mode == "reflect" and any(pad) and (max(top, bottom) >= h or max(left, right) >= w):
+    return np.pad(planes, ((0, 0), (top, bottom), (left, right)), mode=_NP_PAD[mode])
+
+
+def check_padding_fits(h: int, w: int, pad: tuple[int, int, int, int], mode: str) -> None:
+    """PyTorch's limits: reflect padding smaller than the input, circular wrapping at most once."""
+    top, bottom, left, right = pad
+    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
         raise ParameterError(
             f"reflect padding must be smaller than the input: padding ({top},{bottom},{left},{right}) "
             f"on a {h}×{w} input (PyTorch's rule)")
@@ -56,12 +65,3 @@ def check_pad_fits(pad: tuple[int, int, int, int], h: int, w: int, mode: str) ->
         raise ParameterError(
             f"circular padding can wrap around at most once: padding ({top},{bottom},{left},{right}) "
             f"on a {h}×{w} input")
-
-
-def pad_planes(planes: np.ndarray, pad: tuple[int, int, int, int], mode: str) -> np.ndarray:
-    """Pad (C, H, W) planes by (top, bottom, left, right) with PyTorch's meaning of ``mode``."""
-    check_pad_fits(pad, planes.shape[1], planes.shape[2], mode)
-    if not any(pad):
-        return planes
-    top, bottom, left, right = pad
-    return np.pad(planes, ((0, 0), (top, bottom), (left, right)), mode=_NP_PAD[mode])

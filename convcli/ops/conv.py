@@ -7,34 +7,237 @@ from typing import Sequence
 import numpy as np
 
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
-from numba import njit, prange
+import numba
+from numba import njit, prange  # prange: the dense (channel-mixing) kernel
 
 from ..errors import ParameterError
 from ..kernels import parse_kernel
 from ..limits import check_pixels
 from ..shapes import ConvGeometry, as_pair, effective_kernel, resolve_conv_padding
-from ._common import as_float_image, check_pad_fits, check_padding_mode, from_planes, pad_planes, to_planes
+from ._common import as_float_image, check_padding_fits, check_padding_mode, from_planes, pad_planes, to_planes
 
 
-@njit(cache=True, parallel=True)
-def _conv2d_depthwise(xp, k, bias, sy, sx, dy, dx, out):  # pragma: no cover - compiled
-    """out[c, oy, ox] = bias[c] + Σ_ij k[c, i, j] · xp[c, oy·sy + i·dy, ox·sx + j·dx]."""
-    n_c, out_h, out_w = out.shape
-    kh, kw = k.shape[1], k.shape[2]
-    for r in prange(n_c * out_h):
-        c = r // out_h
-        oy = r - c * out_h
-        acc = np.zeros(out_w, dtype=np.float32)
-        for i in range(kh):
-            y = oy * sy + i * dy
-            for j in range(kw):
-                w = k[c, i, j]
-                x0 = j * dx
-                for ox in range(out_w):
-                    acc[ox] += w * xp[c, y, x0 + ox * sx]
-        b = bias[c]
-        for ox in range(out_w):
-            out[c, oy, ox] = acc[ox] + b
+# padding modes as the kernels see them
+_MODE_CODE = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
+# output values computed per pass over the taps: a chunk of a row that stays in L1
+_CHUNK = 2048
+# below this many multiply-adds a convolution runs on the calling thread
+_SERIAL_WORK = 1 << 22
+
+
+@njit(cache=True)
+def _source_index(q, n, mode):  # pragma: no cover - compiled
+    """The input index that padded position ``q`` (relative to the first input cell) reads, or -1 (zero)."""
+    if 0 <= q < n:
+        return q
+    if mode == 0:
+        return -1
+    if mode == 2:
+        return 0 if q < 0 else n - 1
+    if mode == 3:
+        return q % n
+    if n == 1:
+        return 0
+    period = 2 * (n - 1)
+    q = q % period
+    return q if q < n else period - q
+
+
+@njit(cache=True)
+def _fill_padded_row(x, y, nc, pl, mode, buf):  # pragma: no cover - compiled
+    """buf[(pl + W + pr)·nc] = input row ``y`` (channels interleaved) padded left and right, as float32."""
+    w = x.shape[1] // nc
+    pw = buf.shape[0] // nc
+    base = pl * nc
+    row = x[y]
+    inner = buf[base:base + w * nc]
+    for t in range(w * nc):
+        inner[t] = row[t]
+    for p in range(pl):
+        s = _source_index(p - pl, w, mode)
+        for c in range(nc):
+            buf[p * nc + c] = 0.0 if s < 0 else row[s * nc + c]
+    for p in range(pl + w, pw):
+        s = _source_index(p - pl, w, mode)
+        for c in range(nc):
+            buf[p * nc + c] = 0.0 if s < 0 else row[s * nc + c]
+
+
+@njit(cache=True)
+def _taps_1d(src, weights, step, nc, sx, c0, m, acc):  # pragma: no cover - compiled
+    """acc[t] += Σ_j weights[j] · src[tap j of output cell c0 + t], t < m (channels interleaved).
+
+    Output cell t = ox·nc + c reads src[(ox·sx + j·step)·nc + c]; at stride 1 that is src[t + j·step·nc],
+    contiguous, and up to four taps share one pass over ``acc``. The taps are slices indexed by the
+    loop counter alone: an index of unknown sign would make Numba check for negative indices and
+    LLVM would give up vectorising.
+    """
+    n = weights.shape[0]
+    if sx == 1:
+        d = step * nc
+        j = 0
+        while j + 4 <= n:
+            w0, w1, w2, w3 = weights[j], weights[j + 1], weights[j + 2], weights[j + 3]
+            o = c0 + j * d
+            s0 = src[o:o + m]
+            s1 = src[o + d:o + d + m]
+            s2 = src[o + 2 * d:o + 2 * d + m]
+            s3 = src[o + 3 * d:o + 3 * d + m]
+            for t in range(m):
+                acc[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t] + w3 * s3[t]
+            j += 4
+        o = c0 + j * d
+        if n - j == 3:
+            w0, w1, w2 = weights[j], weights[j + 1], weights[j + 2]
+            s0 = src[o:o + m]
+            s1 = src[o + d:o + d + m]
+            s2 = src[o + 2 * d:o + 2 * d + m]
+            for t in range(m):
+                acc[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t]
+        elif n - j == 2:
+            w0, w1 = weights[j], weights[j + 1]
+            s0 = src[o:o + m]
+            s1 = src[o + d:o + d + m]
+            for t in range(m):
+                acc[t] += w0 * s0[t] + w1 * s1[t]
+        elif n - j == 1:
+            w0 = weights[j]
+            s0 = src[o:o + m]
+            for t in range(m):
+                acc[t] += w0 * s0[t]
+    else:
+        for j in range(n):
+            wj = weights[j]
+            for t in range(m):
+                cell = c0 + t
+                ox = cell // nc
+                c = cell - ox * nc
+                acc[t] += wj * src[(ox * sx + j * step) * nc + c]
+
+
+@njit(cache=True)
+def _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots):  # pragma: no cover - compiled
+    """For output row ``oy``: slots[i] = ring slot of kernel row i (-1: a zero row); rows to load get
+    tags[slot] = -2 - source row (the caller loads them and stores the source row)."""
+    span = tags.shape[0]
+    for i in range(kh):
+        py = oy * sy + i * dy
+        s = _source_index(py - pt, h, mode)
+        if s < 0:
+            slots[i] = -1
+            continue
+        slot = py % span
+        slots[i] = slot
+        if tags[slot] != s:
+            tags[slot] = -2 - s
+
+
+@njit(cache=True, nogil=True)
+def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1, out):  # pragma: no cover
+    """Depthwise 2-D kernel on channel-interleaved rows, output rows r0..r1: x is (H, W·C), out (H', W'·C).
+
+    out[oy, ox·C + c] = Σ_ij k[i, j] · padded[oy·sy + i·dy, (ox·sx + j·dx)·C + c] + bias_row[ox·C + c].
+    The padded input rows the window needs are kept in a small ring (each input row is padded once
+    per block, in cache: no padded copy of the image).
+    """
+    h = x.shape[0]
+    w = x.shape[1] // nc
+    n_out = out.shape[1]
+    kh = k.shape[0]
+    span = dy * (kh - 1) + 1
+    pwc = (pl + w + pr) * nc
+    if True:
+        ring = np.empty((span, pwc), dtype=np.float32)
+        tags = np.full(span, -1, dtype=np.int64)
+        slots = np.empty(kh, dtype=np.int64)
+        acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
+        for oy in range(r0, r1):
+            _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots)
+            for i in range(kh):
+                slot = slots[i]
+                if slot >= 0 and tags[slot] <= -2:
+                    tags[slot] = -2 - tags[slot]
+                    _fill_padded_row(x, tags[slot], nc, pl, mode, ring[slot])
+            for c0 in range(0, n_out, _CHUNK):
+                m = min(_CHUNK, n_out - c0)
+                for t in range(m):
+                    acc[t] = 0.0
+                for i in range(kh):
+                    slot = slots[i]
+                    if slot >= 0:
+                        _taps_1d(ring[slot], k[i], dx, nc, sx, c0, m, acc)
+                dst = out[oy, c0:c0 + m]
+                b_chunk = bias_row[c0:c0 + m]
+                for t in range(m):
+                    dst[t] = acc[t] + b_chunk[t]
+
+
+@njit(cache=True, nogil=True)
+def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1,
+                     out):  # pragma: no cover - compiled
+    """As _rows_block for a rank-1 kernel k = kcol ⊗ krow: each padded input row is filtered with
+    krow once (into the ring), and each output row is Σ_i kcol[i] · ring row i: kh + kw taps, not kh·kw."""
+    h = x.shape[0]
+    w = x.shape[1] // nc
+    n_out = out.shape[1]
+    kh = kcol.shape[0]
+    span = dy * (kh - 1) + 1
+    pwc = (pl + w + pr) * nc
+    if True:
+        ring = np.empty((span, n_out), dtype=np.float32)
+        padded = np.empty(pwc, dtype=np.float32)
+        tags = np.full(span, -1, dtype=np.int64)
+        slots = np.empty(kh, dtype=np.int64)
+        live = np.empty(kh, dtype=np.int64)
+        col = np.empty(kh, dtype=np.float32)
+        acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
+        for oy in range(r0, r1):
+            _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots)
+            for i in range(kh):
+                slot = slots[i]
+                if slot >= 0 and tags[slot] <= -2:
+                    tags[slot] = -2 - tags[slot]
+                    _fill_padded_row(x, tags[slot], nc, pl, mode, padded)
+                    filtered = ring[slot]
+                    for c0 in range(0, n_out, _CHUNK):
+                        m = min(_CHUNK, n_out - c0)
+                        for t in range(m):
+                            acc[t] = 0.0
+                        _taps_1d(padded, krow, dx, nc, sx, c0, m, acc)
+                        dst = filtered[c0:c0 + m]
+                        for t in range(m):
+                            dst[t] = acc[t]
+            # the vertical pass over the live (non-zero) rows, four rows per pass over the chunk
+            n_live = 0
+            for i in range(kh):
+                if slots[i] >= 0:
+                    live[n_live] = slots[i]
+                    col[n_live] = kcol[i]
+                    n_live += 1
+            for c0 in range(0, n_out, _CHUNK):
+                m = min(_CHUNK, n_out - c0)
+                for t in range(m):
+                    acc[t] = 0.0
+                i = 0
+                while i + 4 <= n_live:
+                    w0, w1, w2, w3 = col[i], col[i + 1], col[i + 2], col[i + 3]
+                    s0 = ring[live[i], c0:c0 + m]
+                    s1 = ring[live[i + 1], c0:c0 + m]
+                    s2 = ring[live[i + 2], c0:c0 + m]
+                    s3 = ring[live[i + 3], c0:c0 + m]
+                    for t in range(m):
+                        acc[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t] + w3 * s3[t]
+                    i += 4
+                while i < n_live:
+                    wi = col[i]
+                    s0 = ring[live[i], c0:c0 + m]
+                    for t in range(m):
+                        acc[t] += wi * s0[t]
+                    i += 1
+                dst = out[oy, c0:c0 + m]
+                b_chunk = bias_row[c0:c0 + m]
+                for t in range(m):
+                    dst[t] = acc[t] + b_chunk[t]
 
 
 @njit(cache=True, parallel=True)
@@ -108,7 +311,7 @@ class ConvSettings:
             raise ParameterError(
                 f"kernel {kh}×{kw}{dil} is larger than the padded input {geom.padded_h}×{geom.padded_w} "
                 f"(input {h}×{w}, padding {pad[0]},{pad[1]},{pad[2]},{pad[3]})")
-        if any(pad):   # run_plan copies the input into a padded buffer: refuse a huge one first
+        if any(pad):   # the channel-mixing path copies the input into a padded buffer: refuse a huge one first
             check_pixels(geom.padded_h, geom.padded_w, c, what="the padded input")
         check_pixels(geom.out_h, geom.out_w, c_out)
         b = self.bias
@@ -116,7 +319,7 @@ class ConvSettings:
             b = np.full(c_out, b[0], dtype=np.float32)
         elif b.size != c_out:
             raise ParameterError(f"bias has {b.size} values but the output has {c_out} channel(s)")
-        check_pad_fits(pad, h, w, self.padding_mode)
+        check_padding_fits(h, w, pad, self.padding_mode)
         return ConvPlan(geom, k, self.padding_mode, c, c_out, b)
 
 
@@ -192,23 +395,111 @@ def convolve(image, kernel, *, stride=1, padding=0, padding_mode="zeros", dilati
 
     H' = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1.
     """
-    arr = as_float_image(image)
+    arr = np.asarray(image)
+    if not (arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size):   # uint8 is read as is
+        arr = as_float_image(image)
     plan = plan_convolution(arr.shape, kernel, stride=stride, padding=padding, padding_mode=padding_mode,
                             dilation=dilation, flip=flip, bias=bias)
     return run_plan(arr, plan)
 
 
+_POOL = None
+
+
+def _threads() -> int:
+    """Numba's thread count (NUMBA_NUM_THREADS, default: the machine's cores)."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def _in_blocks(block, args, out_h: int, n_blocks: int, out: np.ndarray) -> None:
+    """Run ``block(*args, r0, r1, out)`` over ``n_blocks`` slices of output rows, on a thread pool.
+
+    The block kernels release the GIL (nogil), so Python threads run them in parallel. This costs
+    about the same as a Numba parallel region, but there is only one compiled kernel per dtype to
+    load or compile (a prange driver recompiled the whole block again: seconds on a first run).
+    """
+    if n_blocks <= 1:
+        block(*args, 0, out_h, out)
+        return
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="convcli")
+    bounds = [b * out_h // n_blocks for b in range(n_blocks + 1)]
+    jobs = [_POOL.submit(block, *args, bounds[b], bounds[b + 1], out) for b in range(n_blocks)]
+    for job in jobs:
+        job.result()
+
+
 def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
-    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+    """Run a checked plan on an (H, W) or (H, W, C) array (float32 or uint8; other dtypes become float32)."""
     g = plan.geometry
-    xp = pad_input(to_planes(arr), plan)
-    out = np.empty((plan.channels_out, g.out_h, g.out_w), dtype=np.float32)
     if plan.dense:
+        xp = pad_input(to_planes(arr), plan)
+        out = np.empty((plan.channels_out, g.out_h, g.out_w), dtype=np.float32)
         _conv2d_dense(xp, plan.kernel, plan.bias, g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], out)
-    else:
-        k = np.ascontiguousarray(np.broadcast_to(plan.kernel, (plan.channels_in,) + plan.kernel.shape))
-        _conv2d_depthwise(xp, k, plan.bias, g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], out)
-    return from_planes(out, arr.ndim == 2)
+        return from_planes(out, arr.ndim == 2)
+    if arr.dtype != np.uint8:
+        arr = arr.astype(np.float32, copy=False)
+    nc = plan.channels_in
+    rows = np.ascontiguousarray(arr).reshape(g.in_h, g.in_w * nc)
+    out = np.empty((g.out_h, g.out_w * nc), dtype=np.float32)
+    bias_row = np.tile(plan.bias, g.out_w)
+    pt, _, pl, pr = g.pad
+    mode = _MODE_CODE[plan.padding_mode]
+    (sy, sx), (dy, dx) = g.stride, g.dilation
+    factors = _rank1_factors(plan.kernel)
+    taps = (factors[0].size + factors[1].size) if factors is not None else plan.kernel.size
+    # small jobs run on this thread: waking the pool costs more than it saves (and on a busy
+    # machine a parallel region waits for its slowest thread); big ones take a few blocks of
+    # output rows per thread, so that a descheduled thread holds up little
+    n_blocks = 1 if out.size * taps < _SERIAL_WORK else min(g.out_h, 4 * _threads())
+    args = (rows, nc) + ((plan.kernel,) if factors is None else factors) + (
+        bias_row, pt, pl, pr, mode, sy, sx, dy, dx)
+    _in_blocks(_rows_block if factors is None else _separable_block, args, g.out_h, n_blocks, out)
+    if arr.ndim == 2:
+        return out
+    return out.reshape(g.out_h, g.out_w, nc)
+
+
+def _rank1_factors(k: np.ndarray):
+    """(column, row) float32 vectors with k = column ⊗ row to float32 rounding, or None.
+
+    The factors come from the kernel's own entries (the column and the row through its largest
+    entry), not from an SVD, so that integer kernels such as Sobel or the slides' vertical-edge
+    factor exactly ([1, 2, 1] ⊗ [1, 0, −1]) and give bit-identical integer results.
+    """
+    kh, kw = k.shape
+    if kh < 2 or kw < 2:
+        return None
+    col = np.empty(kh, dtype=np.float32)
+    row = np.empty(kw, dtype=np.float32)
+    return (col, row) if _factor_rank1(k, col, row) else None
+
+
+@njit(cache=True)
+def _factor_rank1(k, col, row):  # pragma: no cover - compiled
+    kh, kw = k.shape
+    p = q = 0
+    big = 0.0
+    for i in range(kh):
+        for j in range(kw):
+            if abs(k[i, j]) > big:
+                big = abs(k[i, j])
+                p, q = i, j
+    if big == 0.0:
+        return False
+    pivot = np.float64(k[p, q])
+    for i in range(kh):
+        col[i] = k[i, q]
+    for j in range(kw):
+        row[j] = np.float32(np.float64(k[p, j]) / pivot)
+    tol = 4.0 * np.finfo(np.float32).eps * big
+    for i in range(kh):
+        for j in range(kw):
+            if abs(np.float64(col[i]) * np.float64(row[j]) - np.float64(k[i, j])) > tol:
+                return False
+    return True
 
 
 def carry_alpha(alpha: np.ndarray, plan: ConvPlan) -> np.ndarray:
