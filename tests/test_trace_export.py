@@ -224,3 +224,12 @@ def test_exports_are_pure_functions_of_the_trace():
     assert export_trace(trace, "text") == trace_text(trace)
     assert json.loads(export_trace(trace, "json")) == json.loads(json.dumps(trace_json(trace)))
     assert export_trace(trace, "markdown") == trace_markdown(trace)
+
+
+def test_chain_stages_export_their_traces_and_refuse_pictures(cli, samples):
+    code, out, err = cli("chain", "pool --size 2 --trace-format json", samples / "slide_pool_4x4.csv")
+    assert code == 0, err
+    doc = json.loads(out[: out.rindex("}") + 1])
+    assert [s["sum"] for s in doc["steps"]] == [4, 2, 6, 8]
+    code, _, err = cli("chain", "pool --size 2 --show", samples / "slide_pool_4x4.csv")
+    assert code == 2 and "belong to chain itself" in err

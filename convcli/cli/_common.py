@@ -285,8 +285,7 @@ def require_input_ok(loaded: imageio.Loaded) -> None:
 def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: str | None,
                 out_dir: str | None, fmt: str | None, name: str, json_out: bool, quiet: bool,
                 jobs: int | None, gray: bool = False, alpha: AlphaMode | str = AlphaMode.keep,
-                show_result: bool = True, show: bool = False, colormap: Colormap | str | None = None,
-                trace_to_stdout: bool = False) -> None:
+                show_result: bool = True, show: bool = False, colormap: Colormap | str | None = None) -> None:
     """Every op subcommand ends here: inputs -> ``step`` -> outputs, with the batch rules.
 
     One input with -o (or none: a small result prints as a table); several inputs with --out-dir;
@@ -300,9 +299,6 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
     from ..render.progress import batch_progress
 
     inputs = list(inputs or [])
-    if trace_to_stdout and json_out:
-        raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them "
-                             "(or --trace-out FILE)")
     colormap = getattr(colormap, "value", colormap)
     if colormap is not None:
         from .. import colormaps
