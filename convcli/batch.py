@@ -43,6 +43,7 @@ class Outcome:
     title: str = "result"                # how a printed table of it is headed
     for_image: np.ndarray | None = None  # what to write when the output is an image (e.g. mapped to pixels)
     report: dict | None = None           # extra facts for the --json record (e.g. activation statistics)
+    colormap: str | None = None          # image outputs: colour a one-channel result through this map
 
 
 Step = Callable[[imageio.Loaded], Outcome]
@@ -200,10 +201,15 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
         try:
             if rec.output is not None:
                 target = rec.output if rec.output != "-" else f"stdout{FORMATS[fmt or 'png']}"
-                image = imageio.output_kind(target) == "image" and out.for_image is not None
-                payload = imageio.encode_result(out.for_image if image else out.result, target,
-                                                maxval=out.maxval if out.maxval is not None else loaded.maxval,
-                                                range_mode=out.range_mode, alpha=out.alpha)
+                is_image = imageio.output_kind(target) == "image"
+                image = is_image and out.for_image is not None
+                maxval = out.maxval if out.maxval is not None else loaded.maxval
+                if is_image and out.colormap:
+                    payload = imageio.encode_result(_colorized(out, maxval), target, maxval=255.0,
+                                                    range_mode="clip", alpha=_alpha_8bit(out.alpha, maxval))
+                else:
+                    payload = imageio.encode_result(out.for_image if image else out.result, target,
+                                                    maxval=maxval, range_mode=out.range_mode, alpha=out.alpha)
                 if rec.output == "-":
                     assert stdout_write is not None
                     stdout_write(payload)
@@ -258,6 +264,18 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return records
+
+
+def _colorized(out: Outcome, maxval: float) -> np.ndarray:
+    """The result through ``out.colormap`` as 8-bit RGB values (see colormaps.colorize)."""
+    from . import colormaps
+
+    display = out.for_image if out.for_image is not None else imageio.to_display(out.result, maxval, out.range_mode)
+    return colormaps.colorize(out.result, out.colormap or "gray", display=display, maxval=maxval)
+
+
+def _alpha_8bit(alpha: np.ndarray | None, maxval: float) -> np.ndarray | None:
+    return None if alpha is None else np.asarray(alpha, dtype=np.float32) * (255.0 / maxval)
 
 
 def _drain(saves: list, on_record, lock, *, keep: int) -> None:

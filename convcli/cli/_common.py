@@ -12,6 +12,7 @@ import typer
 from .. import imageio, limits
 from ..errors import InputError, OutputError, ParameterError
 from ..render import make_console, print_matrix
+from ..render.present import DEFAULT_DELAY
 
 IO_PANEL = "Input and output"
 GEOMETRY_PANEL = "Geometry"
@@ -116,6 +117,54 @@ MaxStepsOpt = Annotated[int, typer.Option(
 ChannelOpt = Annotated[int, typer.Option(
     "--channel", rich_help_panel=TRACE_PANEL, help="Which channel to trace (0 = first; R of RGB).")]
 
+PICTURE_PANEL = "Pictures"
+
+
+class TraceFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    svg = "svg"
+    html = "html"
+
+
+class Colormap(str, Enum):
+    gray = "gray"
+    viridis = "viridis"
+    magma = "magma"
+    diverging = "diverging"
+
+
+ShowOpt = Annotated[bool, typer.Option(
+    "--show", rich_help_panel=PICTURE_PANEL,
+    help="Draw the input and the result side by side in the terminal as pictures (one ▄ per two pixels, "
+         "true colour where the terminal has it, an ASCII ramp without colour), each with its shape. "
+         "Negative values use a diverging map centred on 0, with a legend of the scale.")]
+ColormapOpt = Annotated[Optional[Colormap], typer.Option(
+    "--colormap", rich_help_panel=PICTURE_PANEL, case_sensitive=False, show_default=False,
+    help="Write an image output as colours of a one-channel result: gray, viridis, magma (the values "
+         "mapped to 0..max by --range first), or diverging (blue < 0 < red, centred on 0, ±max|value|: "
+         "sign and size both show). 8-bit RGB. Also the map --show uses.")]
+TraceFormatOpt = Annotated[Optional[TraceFormat], typer.Option(
+    "--trace-format", rich_help_panel=TRACE_PANEL, case_sensitive=False, show_default=False,
+    help="Export the trace (implies --trace): text or markdown for notes, json for scripts (every step: "
+         "output cell, window cells and values, terms, products, sum), svg or html for slides (the "
+         "coloured rendering). Default: text, or guessed from --trace-out's extension.")]
+TraceOutOpt = Annotated[Optional[str], typer.Option(
+    "--trace-out", rich_help_panel=TRACE_PANEL, show_default=False, metavar="FILE",
+    help="Write the trace to FILE instead of stdout (implies --trace; .json .md .svg .html .txt pick "
+         "the format).")]
+AnimateOpt = Annotated[bool, typer.Option(
+    "--animate", rich_help_panel=TRACE_PANEL,
+    help="Play the trace in place: the window slides over the input, the output fills in (implies "
+         "--trace). Not on a terminal: the plain trace.")]
+DelayOpt = Annotated[float, typer.Option(
+    "--delay", rich_help_panel=TRACE_PANEL, min=0.0, help="Seconds per step of --animate.")]
+StepThroughOpt = Annotated[bool, typer.Option(
+    "--step", rich_help_panel=TRACE_PANEL,
+    help="Show one step at a time: Enter for the next, q to quit (implies --trace). Not on a terminal: "
+         "the plain trace.")]
+
 
 def parse_ints(text: str, name: str, *, count: tuple[int, ...] = (1, 2)) -> tuple[int, ...]:
     parts = [p.strip() for p in str(text).split(",")]
@@ -212,6 +261,22 @@ def show_or_summarise(result: np.ndarray, *, title: str = "result") -> None:
                   f"(too big to print; -o FILE saves it)")
 
 
+def trace_output(*, trace_format=None, trace_out: str | None = None, animate: bool = False,
+                 delay: float | None = None, step_through: bool = False, **_ignored):
+    """The parsed trace-showing options (None when none was given); they all imply --trace."""
+    from ..render.present import DEFAULT_DELAY, TraceOutput, format_for
+    if trace_format is None and trace_out is None and not animate and not step_through:
+        return None
+    return TraceOutput(format=format_for(trace_format, trace_out), out=trace_out, animate=animate,
+                       delay=DEFAULT_DELAY if delay is None else delay, step=step_through)
+
+
+def show_trace(made, view) -> None:
+    """Print (or export, play, step through) a built trace."""
+    from ..render.present import present_trace
+    present_trace(made, view)
+
+
 def require_input_ok(loaded: imageio.Loaded) -> None:
     if loaded.data.size == 0:
         raise InputError(f"{loaded.source}: no data")
@@ -220,7 +285,7 @@ def require_input_ok(loaded: imageio.Loaded) -> None:
 def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: str | None,
                 out_dir: str | None, fmt: str | None, name: str, json_out: bool, quiet: bool,
                 jobs: int | None, gray: bool = False, alpha: AlphaMode | str = AlphaMode.keep,
-                show_result: bool = True) -> None:
+                show_result: bool = True, show: bool = False, colormap: Colormap | str | None = None) -> None:
     """Every op subcommand ends here: inputs -> ``step`` -> outputs, with the batch rules.
 
     One input with -o (or none: a small result prints as a table); several inputs with --out-dir;
@@ -234,6 +299,10 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
     from ..render.progress import batch_progress
 
     inputs = list(inputs or [])
+    colormap = getattr(colormap, "value", colormap)
+    if colormap is not None:
+        from .. import colormaps
+        colormap = colormaps.check(colormap)
     alpha = alpha.value if isinstance(alpha, AlphaMode) else alpha
     fmt = batch.check_format(fmt)
     if jobs is not None and jobs < 1:
@@ -250,9 +319,13 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
         raise ParameterError(f"{expanded_count} inputs: give --out-dir DIR for their outputs (or --json for statistics only)")
     single = expanded_count <= 1
     started = _time.perf_counter()
-    console = make_console()
+    picture_console = make_console(stderr=output == "-" or json_out) if show else None
 
     def on_result(loaded: imageio.Loaded, outcome: batch.Outcome) -> None:
+        if colormap is not None:
+            outcome.colormap = colormap
+        if picture_console is not None:
+            show_pictures(picture_console, loaded, outcome, colormap=colormap, named=not single)
         if single and output is None and show_result and not json_out:
             show_or_summarise(outcome.result, title=outcome.title)
 
@@ -283,4 +356,19 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
     code = batch.exit_code(records)
     if code:
         raise typer.Exit(code)
-    del console
+
+
+def show_pictures(console, loaded: imageio.Loaded, outcome, *, colormap: str | None = None,
+                  named: bool = False) -> None:
+    """--show: the input and the result side by side. An image's pixels are drawn on its full scale
+    (0..255, 0..65535); matrices, feature maps and results outside that scale on their own range."""
+    from ..render.preview import print_previews
+    image = loaded.kind == "image"
+    in_max = loaded.maxval if image else None
+    if outcome.maxval is not None:
+        out_max = outcome.maxval
+    else:
+        out_max = loaded.maxval if image and outcome.for_image is None else None
+    prefix = f"{loaded.source}: " if named else ""
+    print_previews(console, [(f"{prefix}input", loaded.data, in_max), ("result", outcome.result, out_max)],
+                   colormap=colormap)

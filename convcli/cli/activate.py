@@ -16,7 +16,8 @@ from ..render.plot import print_activation_plot
 from ..traces.activation import DEFAULT_MAX_STEPS, activation_trace
 from . import app
 from ..batch import Outcome
-from ._common import (IO_PANEL, TRACE_PANEL, FormatOpt, GrayOpt, InputsArg, JobsOpt, MatrixOpt, MaxPixelsOpt,
+from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
+                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, IO_PANEL, TRACE_PANEL, FormatOpt, GrayOpt, InputsArg, JobsOpt, MatrixOpt, MaxPixelsOpt,
                       MaxStepsOpt, NameOpt, OutDirOpt, OutputOpt, QuietOpt, apply_limits, run_command)
 
 Function = Enum("Function", {name.replace("-", "_"): name for name in FUNCTIONS}, type=str)
@@ -73,6 +74,13 @@ def activate(
     name_template: NameOpt = "{stem}",
     quiet: QuietOpt = False,
     jobs: JobsOpt = None,
+    show_pictures: ShowOpt = False,
+    colormap: ColormapOpt = None,
+    trace_format: TraceFormatOpt = None,
+    trace_out: TraceOutOpt = None,
+    animate: AnimateOpt = False,
+    delay: DelayOpt = DEFAULT_DELAY,
+    step_through: StepThroughOpt = False,
 ) -> None:
     """Apply an activation function g (or its derivative g') to every value of INPUT, as PyTorch does.
 
@@ -82,31 +90,37 @@ def activate(
     (sigmoid 0..1, tanh −1..1, the others min..max of g over the input range; g' 0..its max).
     """
     apply_limits(max_pixels)
+    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
+                 step_through=step_through)
+    trace = trace or trace_output(**shown) is not None
     if not inputs and matrix is None:
         if not plot:
             raise ParameterError("missing INPUT (a file, - for stdin, or --matrix \"...\"); "
                                  "or --plot to draw the function alone")
         if output or trace or json_out or input_range:
             raise ParameterError("-o, --trace, --json and --input-range need an INPUT")
-    step = activate_step(fn=fn, alpha=alpha, derivative=derivative, input_range=input_range, plot=plot,
+    step = activate_step(**shown, fn=fn, alpha=alpha, derivative=derivative, input_range=input_range, plot=plot,
                          plot_range=plot_range, trace=trace, max_steps=max_steps,
                          report_to_stderr=json_out or output == "-")
     if not inputs and matrix is None:
         step.plot_alone()
         return
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name_template,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha="keep", show_result=not trace)
+                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha="keep", show_result=not trace, show=show_pictures,
+                colormap=colormap)
 
 
 def activate_step(*, fn, alpha: float | None = None, derivative: bool = False, input_range: str | None = None,
                   plot: bool = False, plot_range: str | None = None, trace: bool = False,
                   max_steps: int = DEFAULT_MAX_STEPS, report: bool = True, report_to_stderr: bool = False,
-                  **_ignored):
+                  **more):
     """Check the options once and return the per-input step (also used by `convcli chain`).
 
     Only an input read from an image file is mapped from pixels to ``--input-range``; a matrix, or
     the feature map an earlier `chain` stage made, is taken as raw numbers.
     """
+    view = trace_output(**more)
+    trace = trace or view is not None
     name = fn.value if isinstance(fn, Enum) else str(fn)
     if alpha is not None and name not in DEFAULT_ALPHA:
         raise ParameterError(f"--alpha applies to leaky-relu (negative slope) and elu only, not {name}")
@@ -114,7 +128,8 @@ def activate_step(*, fn, alpha: float | None = None, derivative: bool = False, i
         raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
     in_range = parse_range(input_range, "--input-range") if input_range is not None else None
     p_range = parse_range(plot_range, "--plot-range") if plot_range is not None else None
-    report_console = make_console(stderr=report_to_stderr)
+    exporting = view is not None and view.out is None and view.format != "text"   # stdout holds the export
+    report_console = make_console(stderr=report_to_stderr or exporting)
 
     def step(loaded) -> Outcome:
         image = loaded.kind == "image"
@@ -132,8 +147,12 @@ def activate_step(*, fn, alpha: float | None = None, derivative: bool = False, i
         if plot:
             _plot(name, alpha, p_range or x_range or _data_range(x), console=report_console)
         if trace:
-            print_activation_trace(report_console, activation_trace(
-                x, y, d, name, alpha, pixels=loaded.data if image else None, mapping=mapping, max_steps=max_steps))
+            made = activation_trace(x, y, d, name, alpha, pixels=loaded.data if image else None, mapping=mapping,
+                                    max_steps=max_steps)
+            if view is None:
+                print_activation_trace(report_console, made)
+            else:
+                show_trace(made, view)
         if report:
             print_report(report_console, stats, source=loaded.source, mapping=mapping)
         # an image shows g's display range on 0..max; .npy/.csv outputs get the raw values

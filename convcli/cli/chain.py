@@ -14,7 +14,8 @@ from ..imageio import Loaded, resolve_range
 from ..render import make_console
 from ..render.summary import print_chain_summary
 from . import app
-from ._common import (AlphaMode, AlphaOpt, FormatOpt, GrayOpt, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, NameOpt,
+from ._common import (AlphaMode, AlphaOpt, ColormapOpt, FormatOpt, GrayOpt, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt,
+                      NameOpt, ShowOpt,
                       OutDirOpt, OutputOpt, QuietOpt, RangeMode, RangeOpt, apply_limits, run_command)
 
 
@@ -31,7 +32,8 @@ def _builders() -> dict:
 
 
 # options that belong to the chain, not to a stage
-_IO_PARAMS = ("inputs", "matrix", "output", "out_dir", "json_out", "fmt", "jobs", "quiet", "max_pixels")
+_IO_PARAMS = ("inputs", "matrix", "output", "out_dir", "json_out", "fmt", "jobs", "quiet", "max_pixels",
+              "show_pictures", "colormap")
 EPILOG = ('Example:  convcli chain "convolve -k sobel-x --padding same" "activate --fn relu" '
           '"pool --size 2" photos/*.jpg --out-dir out --summary')
 
@@ -92,6 +94,8 @@ def chain(
     summary: Annotated[bool, typer.Option(
         "--summary", help="Print a model-summary table per input: each stage, the output shape after it with "
                           "the output-size formula, and the value range.")] = False,
+    show_pictures: ShowOpt = False,
+    colormap: ColormapOpt = None,
     matrix: MatrixOpt = None,
     output: OutputOpt = None,
     gray: GrayOpt = False,
@@ -138,7 +142,8 @@ def chain(
         return outcome
 
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha)
+                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show=show_pictures,
+                colormap=colormap)
 
 
 def _stats(a: np.ndarray) -> dict:

@@ -9,10 +9,10 @@ import typer
 from ..batch import Outcome
 from ..imageio import resolve_range
 from ..ops.conv import carry_alpha, conv_settings, run_plan
-from ..render import make_console, print_trace
 from ..traces.conv import DEFAULT_MAX_STEPS, conv_trace
 from . import app
-from ._common import (GEOMETRY_PANEL, AlphaMode, AlphaOpt, ChannelOpt, FormatOpt, GrayOpt, InputsArg, JobsOpt,
+from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
+                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, AlphaMode, AlphaOpt, ChannelOpt, FormatOpt, GrayOpt, InputsArg, JobsOpt,
                       JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt, OutputOpt, PaddingMode,
                       QuietOpt, RangeMode, RangeOpt, RegionOpt, TraceOpt, apply_limits, parse_floats,
                       parse_padding, parse_pair, run_command)
@@ -56,8 +56,10 @@ def convolve_step(*, kernel: str, stride: str = "1", padding: str = "0",
                   padding_mode: PaddingMode = PaddingMode.zeros, dilation: str = "1", flip: bool = False,
                   bias: str = "0", range_mode: RangeMode = RangeMode.auto, alpha: AlphaMode = AlphaMode.keep,
                   trace: bool = False, region: str | None = None, max_steps: int = DEFAULT_MAX_STEPS,
-                  channel: int = 0, **_ignored):
+                  channel: int = 0, **more):
     """Check the options once and return the per-input step (also used by `convcli chain`)."""
+    view = trace_output(**more)
+    trace = trace or view is not None
     bias_values = parse_floats(bias, "--bias")
     settings = conv_settings(kernel, stride=parse_pair(stride, "--stride"), padding=parse_padding(padding),
                              padding_mode=PaddingMode(padding_mode).value,
@@ -70,8 +72,8 @@ def convolve_step(*, kernel: str, stride: str = "1", padding: str = "0",
         plan = settings.plan(loaded.data.shape)
         result = run_plan(loaded.data, plan)
         if trace:
-            print_trace(make_console(), conv_trace(loaded.data, plan, result, channel=channel, region=region,
-                                                   max_steps=max_steps))
+            show_trace(conv_trace(loaded.data, plan, result, channel=channel, region=region,
+                                                   max_steps=max_steps), view)
         carried = None
         if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
             carried = carry_alpha(loaded.alpha, plan)
@@ -106,6 +108,13 @@ def convolve(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     jobs: JobsOpt = None,
+    show_pictures: ShowOpt = False,
+    colormap: ColormapOpt = None,
+    trace_format: TraceFormatOpt = None,
+    trace_out: TraceOutOpt = None,
+    animate: AnimateOpt = False,
+    delay: DelayOpt = DEFAULT_DELAY,
+    step_through: StepThroughOpt = False,
 ) -> None:
     """Convolve each INPUT with a kernel (cross-correlation with PyTorch's conv2d semantics).
 
@@ -113,10 +122,14 @@ def convolve(
     for 16-bit). Output size: H_out = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1.
     """
     apply_limits(max_pixels)
-    if trace and json_out:
+    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
+                 step_through=step_through)
+    trace = trace or trace_output(**shown) is not None
+    if trace and json_out and trace_out is None:
         raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = convolve_step(kernel=kernel, stride=stride, padding=padding, padding_mode=padding_mode,
+    step = convolve_step(**shown, kernel=kernel, stride=stride, padding=padding, padding_mode=padding_mode,
                          dilation=dilation, flip=flip, bias=bias, range_mode=range_mode, alpha=alpha, trace=trace,
                          region=region, max_steps=max_steps, channel=channel)
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace)
+                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace, show=show_pictures,
+                colormap=colormap)

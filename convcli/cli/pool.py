@@ -8,13 +8,13 @@ import typer
 
 from ..imageio import resolve_range
 from ..ops.pool import plan_pool, run_pool
-from ..render import make_console, print_trace
 from ..traces.pool import DEFAULT_MAX_STEPS, pool_trace
 from . import app
 from ..batch import Outcome
 from ..errors import ParameterError
 from ..shapes import as_pair
-from ._common import (GEOMETRY_PANEL, AlphaMode, ChannelOpt, FormatOpt, GeometricAlphaOpt, GeometricRangeOpt,
+from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
+                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, AlphaMode, ChannelOpt, FormatOpt, GeometricAlphaOpt, GeometricRangeOpt,
                       GrayOpt, InputsArg, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt,
                       OutputOpt, QuietOpt, RangeMode, RegionOpt, TraceOpt, apply_limits, parse_pair, run_command)
 
@@ -71,6 +71,13 @@ def pool(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     jobs: JobsOpt = None,
+    show_pictures: ShowOpt = False,
+    colormap: ColormapOpt = None,
+    trace_format: TraceFormatOpt = None,
+    trace_out: TraceOutOpt = None,
+    animate: AnimateOpt = False,
+    delay: DelayOpt = DEFAULT_DELAY,
+    step_through: StepThroughOpt = False,
 ) -> None:
     """Pool INPUT: the max, min or average of each window (PyTorch's max_pool2d / avg_pool2d).
 
@@ -78,20 +85,26 @@ def pool(
     Output size: H_out = ⌊(H + 2·padding − (size − 1) − 1) / stride⌋ + 1 (⌈…⌉ with --ceil-mode).
     """
     apply_limits(max_pixels)
-    if trace and json_out:
+    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
+                 step_through=step_through)
+    trace = trace or trace_output(**shown) is not None
+    if trace and json_out and trace_out is None:
         raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = pool_step(mode=mode, size=size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+    step = pool_step(**shown, mode=mode, size=size, stride=stride, padding=padding, ceil_mode=ceil_mode,
                      count_include_pad=count_include_pad, alpha=alpha, range_mode=range_mode, trace=trace,
                      region=region, max_steps=max_steps, channel=channel)
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace)
+                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace, show=show_pictures,
+                colormap=colormap)
 
 
 def pool_step(*, mode: PoolMode = PoolMode.max, size: str = "2", stride: str | None = None, padding: str = "0",
               ceil_mode: bool = False, count_include_pad: bool = True, alpha: AlphaMode = AlphaMode.keep,
               range_mode: RangeMode = RangeMode.auto, trace: bool = False, region: str | None = None,
-              max_steps: int = DEFAULT_MAX_STEPS, channel: int = 0, **_ignored):
+              max_steps: int = DEFAULT_MAX_STEPS, channel: int = 0, **more):
     """Check the options once and return the per-input step (also used by `convcli chain`)."""
+    view = trace_output(**more)
+    trace = trace or view is not None
     geometry = dict(mode=PoolMode(mode).value, size=as_pair(parse_pair(size, "--size"), "size", minimum=1),
                     stride=None if stride is None else as_pair(parse_pair(stride, "--stride"), "stride", minimum=1),
                     padding=as_pair(parse_pair(padding, "--padding"), "padding", minimum=0), ceil_mode=ceil_mode,
@@ -102,8 +115,8 @@ def pool_step(*, mode: PoolMode = PoolMode.max, size: str = "2", stride: str | N
         plan = plan_pool(loaded.data.shape, **geometry)
         result = run_pool(loaded.data, plan)
         if trace:
-            print_trace(make_console(), pool_trace(loaded.data, plan, result, channel=channel, region=region,
-                                                   max_steps=max_steps))
+            show_trace(pool_trace(loaded.data, plan, result, channel=channel, region=region,
+                                                   max_steps=max_steps), view)
         pooled_alpha = None
         if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
             pooled_alpha = run_pool(loaded.alpha, plan)

@@ -10,13 +10,14 @@ import typer
 from ..errors import ParameterError
 from ..imageio import resolve_range
 from ..ops.tconv import carry_alpha, overlap_counts, overlap_map, plan_tconv, run_remedy, run_tconv
-from ..render import make_console, print_matrix, print_trace
+from ..render import make_console, print_matrix
 from ..traces.tconv import DEFAULT_MAX_STEPS, scatter_trace, zeros_trace
 from . import app
 from ..batch import Outcome
 from ..kernels import parse_kernel
 from ..shapes import as_pair
-from ._common import (GEOMETRY_PANEL, TRACE_PANEL, AlphaMode, AlphaOpt, ChannelOpt, FormatOpt, GrayOpt, InputsArg,
+from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
+                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, TRACE_PANEL, AlphaMode, AlphaOpt, ChannelOpt, FormatOpt, GrayOpt, InputsArg,
                       JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt, OutputOpt,
                       QuietOpt, RangeMode, RangeOpt, TraceOpt, apply_limits, parse_floats, parse_pair,
                       run_command)
@@ -125,6 +126,13 @@ def tconv(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     jobs: JobsOpt = None,
+    show_pictures: ShowOpt = False,
+    colormap: ColormapOpt = None,
+    trace_format: TraceFormatOpt = None,
+    trace_out: TraceOutOpt = None,
+    animate: AnimateOpt = False,
+    delay: DelayOpt = DEFAULT_DELAY,
+    step_through: StepThroughOpt = False,
 ) -> None:
     """Transposed convolution of INPUT (PyTorch's conv_transpose2d): learnable upsampling.
 
@@ -132,24 +140,29 @@ def tconv(
     Output size: H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1.
     """
     apply_limits(max_pixels)
+    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
+                 step_through=step_through)
+    trace = trace or trace_output(**shown) is not None
     trace = trace or trace_view is not None
-    if trace and json_out:
+    if trace and json_out and trace_out is None:
         raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = tconv_step(kernel=kernel, stride=stride, padding=padding, output_padding=output_padding,
+    step = tconv_step(**shown, kernel=kernel, stride=stride, padding=padding, output_padding=output_padding,
                       dilation=dilation, bias=bias, overlap=overlap, remedy=remedy, range_mode=range_mode,
                       alpha=alpha, trace=trace, trace_view=trace_view, region=region, max_steps=max_steps,
                       channel=channel, show=output is None and out_dir is None and not json_out)
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
                 json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha,
-                show_result=not (trace or overlap))
+                show_result=not (trace or overlap), show=show_pictures, colormap=colormap)
 
 
 def tconv_step(*, kernel: str, stride: str = "1", padding: str = "0", output_padding: str = "0",
                dilation: str = "1", bias: str = "0", overlap: bool = False, remedy: bool = False,
                range_mode: RangeMode = RangeMode.auto, alpha: AlphaMode = AlphaMode.keep, trace: bool = False,
                trace_view: TraceView | None = None, region: str | None = None,
-               max_steps: int = DEFAULT_MAX_STEPS, channel: int = 0, show: bool = True, **_ignored):
+               max_steps: int = DEFAULT_MAX_STEPS, channel: int = 0, show: bool = True, **more):
     """Check the options once and return the per-input step (also used by `convcli chain`)."""
+    view = trace_output(**more)
+    trace = trace or view is not None
     trace = trace or trace_view is not None
     if remedy and (overlap or trace):
         raise ParameterError("--remedy runs an ordinary convolution: trace it with `convcli convolve`, and "
@@ -178,7 +191,7 @@ def tconv_step(*, kernel: str, stride: str = "1", padding: str = "0", output_pad
             build = zeros_trace if trace_view is TraceView.zeros else scatter_trace
             kwargs = dict(channel=channel, region=region, max_steps=max_steps)
             made = build(loaded.data, plan, **kwargs) if build is zeros_trace else build(loaded.data, plan, result, **kwargs)
-            print_trace(make_console(), made)
+            show_trace(made, view)
         carried = None
         if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
             carried = carry_alpha(loaded.alpha, plan)

@@ -9,10 +9,10 @@ import typer
 from ..errors import ParameterError
 from ..imageio import resolve_range
 from ..ops.upsample import plan_upsample, run_upsample
-from ..render import make_console, print_trace
 from ..traces.upsample import DEFAULT_MAX_STEPS, upsample_trace
 from . import app
-from ._common import (GEOMETRY_PANEL, AlphaMode, ChannelOpt, GeometricAlphaOpt, GeometricRangeOpt, GrayOpt,
+from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
+                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, AlphaMode, ChannelOpt, GeometricAlphaOpt, GeometricRangeOpt, GrayOpt,
                       InputsArg, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt,
                       OutputOpt, QuietOpt, RangeMode, RegionOpt, TraceOpt, FormatOpt, apply_limits, parse_floats,
                       parse_pair, run_command)
@@ -71,6 +71,13 @@ def upsample(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     jobs: JobsOpt = None,
+    show_pictures: ShowOpt = False,
+    colormap: ColormapOpt = None,
+    trace_format: TraceFormatOpt = None,
+    trace_out: TraceOutOpt = None,
+    animate: AnimateOpt = False,
+    delay: DelayOpt = DEFAULT_DELAY,
+    step_through: StepThroughOpt = False,
 ) -> None:
     """Resize INPUT by interpolation, as torch.nn.functional.interpolate (give --scale or --size).
 
@@ -78,19 +85,25 @@ def upsample(
     than the pixel limit is refused before any memory is allocated.
     """
     apply_limits(max_pixels)
-    if trace and json_out:
+    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
+                 step_through=step_through)
+    trace = trace or trace_output(**shown) is not None
+    if trace and json_out and trace_out is None:
         raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = upsample_step(mode=mode, scale=scale, size=size, align_corners=align_corners, alpha=alpha,
+    step = upsample_step(**shown, mode=mode, scale=scale, size=size, align_corners=align_corners, alpha=alpha,
                          range_mode=range_mode, trace=trace, region=region, max_steps=max_steps, channel=channel)
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace)
+                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace, show=show_pictures,
+                colormap=colormap)
 
 
 def upsample_step(*, mode: UpsampleMode = UpsampleMode.nearest, scale: str | None = None, size: str | None = None,
                   align_corners: bool = False, alpha: AlphaMode = AlphaMode.keep,
                   range_mode: RangeMode = RangeMode.auto, trace: bool = False, region: str | None = None,
-                  max_steps: int = DEFAULT_MAX_STEPS, channel: int = 0, **_ignored):
+                  max_steps: int = DEFAULT_MAX_STEPS, channel: int = 0, **more):
     """Check the options once and return the per-input step (also used by `convcli chain`)."""
+    view = trace_output(**more)
+    trace = trace or view is not None
     if (scale is None) == (size is None):
         raise ParameterError("give exactly one of --scale F (a factor) or --size H,W")
     factors = None
@@ -107,8 +120,8 @@ def upsample_step(*, mode: UpsampleMode = UpsampleMode.nearest, scale: str | Non
                              align_corners=align_corners)
         result = run_upsample(loaded.data, plan)
         if trace:
-            print_trace(make_console(), upsample_trace(loaded.data, plan, result, channel=channel, region=region,
-                                                       max_steps=max_steps))
+            show_trace(upsample_trace(loaded.data, plan, result, channel=channel, region=region,
+                                                       max_steps=max_steps), view)
         resized_alpha = None
         if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
             resized_alpha = run_upsample(loaded.alpha, plan)

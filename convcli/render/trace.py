@@ -103,21 +103,16 @@ def _natural_width(renderable) -> int:
     return Measurement.get(wide, wide.options, renderable).maximum
 
 
-def print_trace(console: Console, trace: Trace, *, partial_outputs: list | None = None) -> None:
-    """Print the header, every step, then the output-size formula and the result.
-
-    ``partial_outputs`` (default: ``trace.partial_outputs``) gives the running output values after each
-    step, for views whose output cells receive several contributions; cells not yet written show a dot.
-    """
-    if partial_outputs is None:
-        partial_outputs = trace.partial_outputs
+def print_trace_header(console: Console, trace: Trace) -> None:
+    """The title and the notes."""
     console.print(Text(trace.title, style="bold underline"))
     for note in trace.notes:
         console.print(Text(f"  {note}", style="dim"))
     console.print()
-    for i in range(len(trace.steps)):
-        console.print(render_step(trace, i, partial_outputs[i] if partial_outputs else None,
-                                  width=console.width))
+
+
+def print_trace_footer(console: Console, trace: Trace) -> None:
+    """The output-size formulas and the whole result (when small)."""
     if trace.formulas:
         console.print(Text("Output size", style="bold"))
         for f in trace.formulas:
@@ -127,3 +122,18 @@ def print_trace(console: Console, trace: Trace, *, partial_outputs: list | None 
         h, w = trace.output_values.shape[:2]
         console.print(grid_table(trace.output_values, f"{trace.output_title}",
                                  row_labels=[str(r) for r in range(h)], col_labels=[str(c) for c in range(w)]))
+
+
+def print_trace(console: Console, trace: Trace, *, partial_outputs: list | None = None) -> None:
+    """Print the header, every step, then the output-size formula and the result.
+
+    ``partial_outputs`` (default: ``trace.partial_outputs``) gives the running output values after each
+    step, for views whose output cells receive several contributions; cells not yet written show a dot.
+    """
+    if partial_outputs is None:
+        partial_outputs = trace.partial_outputs
+    print_trace_header(console, trace)
+    for i in range(len(trace.steps)):
+        console.print(render_step(trace, i, partial_outputs[i] if partial_outputs else None,
+                                  width=console.width))
+    print_trace_footer(console, trace)
