@@ -126,7 +126,7 @@ def activation_reference(x: float, fn: str, alpha: float | None = None) -> tuple
         return t, 1.0 - t * t
     if fn == "elu":
         a = 1.0 if alpha is None else alpha
-        return (x, 1.0) if x > 0 else (a * (math.exp(x) - 1.0), a * math.exp(x))
+        return (x, 1.0) if x > 0 else (a * math.expm1(x), a * math.exp(x))   # e^x − 1, exact near 0
     if fn == "gelu":
         cdf = 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
         pdf = math.exp(-x * x / 2.0) / math.sqrt(2.0 * math.pi)
@@ -138,7 +138,7 @@ def activation_reference(x: float, fn: str, alpha: float | None = None) -> tuple
         if x > 20:
             return x, 1.0
         s, _ = activation_reference(x, "sigmoid")
-        return math.log(1.0 + math.exp(x)) if x > -30 else math.exp(x), s
+        return math.log1p(math.exp(x)), s   # log(1 + e^x) without losing e^x next to 1
     raise ValueError(fn)
 
 
