@@ -177,7 +177,8 @@ def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
                 fmt = im.format or "?"
                 im.seek(0)
                 im.load()
-                im = ImageOps.exif_transpose(im) or im
+                if im.getexif().get(0x0112, 1) not in (1, None):   # only rotate (copy) when EXIF says so
+                    im = ImageOps.exif_transpose(im) or im
                 return _from_pillow(im, path, fmt, gray=gray, alpha=alpha)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LimitError(f"{path}: image is larger than the limit of {max_pixels():,} pixels "
@@ -280,33 +281,11 @@ def output_kind(path: str) -> str:
 
 
 def to_display(result: np.ndarray, maxval: float, range_mode: str, *, scale: float = 1.0) -> np.ndarray:
-    """Map a float result (times ``scale``) onto 0..maxval with a range rule (``auto`` resolved before).
+    """Map a float result (times ``scale``) onto 0..maxval with a range rule (``auto`` resolved before):
+    integers, uint8 for maxval ≤ 255, else uint16 (see ``convcli.ops.display.to_pixels``)."""
+    from .ops.display import to_pixels
 
-    Works on one float32 copy, in place: a 12-megapixel RGB result costs one extra buffer, not five.
-    NaN and infinities become 0.
-    """
-    r = np.array(result, dtype=np.float32, copy=True)
-    if scale != 1.0:
-        r *= np.float32(scale)
-    np.nan_to_num(r, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    if range_mode == "clip":
-        pass
-    elif range_mode == "abs":
-        np.abs(r, out=r)
-    elif range_mode == "rescale":
-        lo, hi = (float(r.min()), float(r.max())) if r.size else (0.0, 0.0)
-        if hi > lo:
-            r -= np.float32(lo)
-            r *= np.float32(maxval / (hi - lo))
-        else:
-            r[...] = 0.0
-    elif range_mode == "offset":
-        r += np.float32((maxval + 1) / 2 if maxval >= 255 else maxval / 2)
-    else:
-        raise ParameterError(f"range must be one of {', '.join(RANGE_MODES[1:])}, got {range_mode!r}")
-    np.rint(r, out=r)
-    np.clip(r, 0, maxval, out=r)
-    return r
+    return to_pixels(result, maxval, range_mode, scale=scale)
 
 
 def resolve_range(range_mode: str, kernel_sum: float | None) -> str:
@@ -320,29 +299,24 @@ def resolve_range(range_mode: str, kernel_sum: float | None) -> str:
 
 def encode_image(result: np.ndarray, fmt: str, *, maxval: float, range_mode: str,
                  alpha: np.ndarray | None = None) -> bytes:
-    """Encode a float result as image bytes in ``fmt`` (PNG, JPEG, TIFF, BMP, WEBP)."""
+    """Encode a float result as image bytes in ``fmt`` (PNG, JPEG, TIFF, BMP, WEBP).
+
+    The range rule maps the colour channels; a carried ``alpha`` (same scale) is appended as it is.
+    One-channel results of 16-bit inputs stay 16-bit in PNG and TIFF.
+    """
     Image, _ = _pillow()
     data = result if result.ndim == 3 else result[:, :, None]
     channels = data.shape[2]
-    if alpha is not None and fmt not in ("JPEG",) and channels in (1, 3):
-        data = np.concatenate([data, alpha[:, :, None].astype(np.float32)], axis=2)
-        channels += 1
-        stacked_alpha = True
-    else:
-        stacked_alpha = False
-    if channels not in (1, 2, 3, 4):
+    add_alpha = alpha is not None and fmt != "JPEG" and channels in (1, 3)
+    if channels + add_alpha not in (1, 2, 3, 4):
         raise ParameterError(f"the result has {channels} channels; an image holds 1, 3 or 4 — write .npy instead")
-    sixteen = maxval > 255 and fmt in ("PNG", "TIFF") and channels == 1
-    if sixteen:
-        img = to_display(data[:, :, 0], 65535.0, range_mode).astype(np.uint16)
-        return _save_bytes(Image.fromarray(img), fmt)
+    if maxval > 255 and fmt in ("PNG", "TIFF") and channels + add_alpha == 1:
+        return _save_bytes(Image.fromarray(to_display(data[:, :, 0], 65535.0, range_mode)), fmt)
     scale = 255.0 / maxval if maxval > 255 else 1.0
-    if stacked_alpha:
-        color = to_display(data[:, :, :-1], 255.0, range_mode, scale=scale)
-        a = np.clip(np.rint(data[:, :, -1] * scale), 0, 255)
-        img8 = np.concatenate([color, a[:, :, None]], axis=2).astype(np.uint8)
-    else:
-        img8 = to_display(data, 255.0, range_mode, scale=scale).astype(np.uint8)
+    img8 = to_display(data, 255.0, range_mode, scale=scale)
+    if add_alpha:
+        a = np.clip(np.rint(np.asarray(alpha, dtype=np.float32) * scale), 0, 255).astype(np.uint8)
+        img8 = np.dstack([img8, a])
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[img8.shape[2]]
     if fmt == "JPEG" and mode in ("LA", "RGBA"):
         img8, mode = img8[:, :, :-1], mode[:-1]

@@ -255,3 +255,23 @@ def test_write_atomic_refuses_input_and_leaves_nothing(tmp_path):
     imageio.write_atomic(str(tmp_path / "o.bin.png"), b"data")
     assert (tmp_path / "o.bin.png").read_bytes() == b"data"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "o.bin.png"]
+
+
+@pytest.mark.parametrize("rule", ["clip", "abs", "rescale", "offset"])
+@pytest.mark.parametrize("maxval", [255.0, 65535.0])
+def test_range_rules_against_plain_numpy(rule, maxval):
+    """The one-pass kernel equals the rules written out with float64 NumPy; NaN and inf count as 0."""
+    rng = np.random.default_rng(7)
+    r = (rng.standard_normal((37, 23, 3)) * maxval).astype(np.float32)
+    r[0, 0, 0], r[1, 1, 1], r[2, 2, 2] = np.nan, np.inf, -np.inf
+    x = np.where(np.isfinite(r), r.astype(np.float64), 0.0)
+    if rule == "abs":
+        x = np.abs(x)
+    elif rule == "rescale":
+        x = (x - x.min()) * (maxval / (x.max() - x.min()))
+    elif rule == "offset":
+        x = x + (maxval + 1) / 2
+    expected = np.clip(np.rint(x), 0, maxval)
+    got = imageio.to_display(r, maxval, rule)
+    assert got.dtype == (np.uint8 if maxval == 255 else np.uint16) and got.shape == r.shape
+    assert np.abs(got.astype(np.float64) - expected).max() <= (1 if rule == "rescale" else 0)
