@@ -10,7 +10,7 @@ import numpy as np
 import typer
 
 from .. import imageio, limits
-from ..errors import InputError, OutputError, ParameterError
+from ..errors import OutputError, ParameterError
 from ..render import make_console, print_matrix
 from ..render.present import DEFAULT_DELAY
 
@@ -203,25 +203,6 @@ def apply_limits(max_pixels: int | None) -> None:
         limits.set_max_pixels(max_pixels)
 
 
-def load(input_path: str | None, matrix: str | None, *, gray: bool = False,
-         alpha: AlphaMode | str = AlphaMode.keep) -> imageio.Loaded:
-    """The one input of a subcommand: a file, stdin (-), or --matrix."""
-    alpha = alpha.value if isinstance(alpha, AlphaMode) else alpha
-    if matrix is not None and input_path is not None:
-        raise ParameterError("give either INPUT or --matrix, not both")
-    if matrix is not None:
-        loaded = imageio.load_matrix_text(matrix)
-        if gray and loaded.channels > 1:
-            loaded.data = loaded.data.mean(axis=2)
-        return loaded
-    if input_path is None:
-        raise ParameterError("missing INPUT (a file, - for stdin, or --matrix \"...\")")
-    if input_path == "-":
-        data = sys.stdin.buffer.read()
-        return imageio.load_input("-", gray=gray, alpha=alpha, data=data)
-    return imageio.load_input(input_path, gray=gray, alpha=alpha)
-
-
 def check_output(output: str | None, input_path: str | None) -> None:
     """Fail before any work when the output cannot be right: unknown extension, missing
     directory, a directory, or the input itself."""
@@ -239,12 +220,6 @@ def check_output(output: str | None, input_path: str | None) -> None:
         raise OutputError(f"{output}: file is not writable")
     if input_path and input_path != "-" and os.path.exists(output) and imageio.same_file(input_path, output):
         raise OutputError(f"{output}: output is the input file; choose another name")
-
-
-def write(result: np.ndarray, output: str, loaded: imageio.Loaded, *, range_mode: str,
-          alpha: np.ndarray | None = None) -> None:
-    payload = imageio.encode_result(result, output, maxval=loaded.maxval, range_mode=range_mode, alpha=alpha)
-    imageio.write_atomic(output, payload, inputs=(loaded.source,))
 
 
 SMALL_RESULT = 32
@@ -275,11 +250,6 @@ def show_trace(made, view) -> None:
     """Print (or export, play, step through) a built trace."""
     from ..render.present import present_trace
     present_trace(made, view)
-
-
-def require_input_ok(loaded: imageio.Loaded) -> None:
-    if loaded.data.size == 0:
-        raise InputError(f"{loaded.source}: no data")
 
 
 def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: str | None,
@@ -372,3 +342,91 @@ def show_pictures(console, loaded: imageio.Loaded, outcome, *, colormap: str | N
     prefix = f"{loaded.source}: " if named else ""
     print_previews(console, [(f"{prefix}input", loaded.data, in_max), ("result", outcome.result, out_max)],
                    colormap=colormap)
+
+
+# ------------------------------------------------------------------------- shared command shape
+
+def _common_options() -> list[tuple[str, object, object]]:
+    """(name, annotated type, default) of the options every op subcommand shares, in --help order."""
+    from ..traces.conv import DEFAULT_MAX_STEPS
+
+    return [
+        ("matrix", MatrixOpt, None), ("output", OutputOpt, None), ("gray", GrayOpt, False),
+        ("alpha", AlphaOpt, AlphaMode.keep), ("range_mode", RangeOpt, RangeMode.auto),
+        ("max_pixels", MaxPixelsOpt, None),
+        ("trace", TraceOpt, False), ("region", RegionOpt, None), ("max_steps", MaxStepsOpt, DEFAULT_MAX_STEPS),
+        ("channel", ChannelOpt, 0),
+        ("out_dir", OutDirOpt, None), ("fmt", FormatOpt, None), ("name", NameOpt, "{stem}"),
+        ("json_out", JsonOpt, False), ("quiet", QuietOpt, False), ("jobs", JobsOpt, None),
+        ("show_pictures", ShowOpt, False), ("colormap", ColormapOpt, None),
+        ("trace_format", TraceFormatOpt, None), ("trace_out", TraceOutOpt, None), ("animate", AnimateOpt, False),
+        ("delay", DelayOpt, DEFAULT_DELAY), ("step_through", StepThroughOpt, False),
+    ]
+
+
+def op_command(builder, *, epilog: str = "", drop: tuple[str, ...] = (), replace: dict | None = None,
+               defaults: dict | None = None):
+    """Register an op subcommand whose function declares only the op's own options.
+
+    The command gets INPUT... first, then the op's options, then the options every op shares
+    (input/output, range and alpha rules, trace, batch, pictures) — minus ``drop``, with the
+    annotated types in ``replace`` and the defaults in ``defaults``. When it runs, ``builder``
+    (the op's ``*_step`` function, also used by `convcli chain`) turns the options into the per-input
+    step, and :func:`run_op` runs it. The decorated function's docstring is the command's help.
+    """
+    import functools
+    import inspect
+
+    replace, defaults = replace or {}, defaults or {}
+
+    def register(func):
+        import typing
+
+        hints = typing.get_type_hints(func, include_extras=True)   # the op module's annotations, resolved
+        own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(func).parameters.values()]
+        shared = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults.get(n, d),
+                                    annotation=replace.get(n, t))
+                  for n, t, d in _common_options() if n not in drop]
+        inputs = inspect.Parameter("inputs", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=InputsArg)
+        params = [inputs] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
+        own_names = [p.name for p in own]
+
+        @functools.wraps(func)
+        def command(**kwargs):
+            options = {n: kwargs.pop(n) for n in own_names}
+            run_op(builder, options, kwargs)
+
+        command.__signature__ = inspect.Signature(params, return_annotation=None)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        del command.__wrapped__      # Typer must read the full signature, not func's
+        app.command(name=func.__name__, epilog=epilog)(command)
+        return func
+
+    from . import app
+    return register
+
+
+DISPLAY_KEYS = ("trace_format", "trace_out", "animate", "delay", "step_through")
+
+
+def run_op(builder, options: dict, shared: dict) -> None:
+    """Build an op's step from its own and the shared options, then run it over the inputs."""
+    apply_limits(shared.get("max_pixels"))
+    display = {k: shared[k] for k in DISPLAY_KEYS if k in shared}
+    trace = bool(shared.get("trace")) or trace_output(**display) is not None
+    json_out, output, out_dir = shared["json_out"], shared["output"], shared["out_dir"]
+    passed = {k: shared[k] for k in ("region", "max_steps", "channel", "alpha", "range_mode")
+              if k in shared and k not in options}
+    step = builder(**options, **display, **passed, trace=trace, report_to_stderr=json_out or output == "-",
+                   show=output is None and out_dir is None and not json_out)
+    trace = getattr(step, "traces", trace)
+    if trace and json_out and shared.get("trace_out") is None:
+        raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
+    if not shared["inputs"] and shared["matrix"] is None and hasattr(step, "standalone"):
+        step.standalone(**shared)       # e.g. activate --plot without an input
+        return
+    run_command(step, inputs=shared["inputs"], matrix=shared["matrix"], output=output, out_dir=out_dir,
+                fmt=shared["fmt"], name=shared["name"], json_out=json_out, quiet=shared["quiet"],
+                jobs=shared["jobs"], gray=shared["gray"], alpha=shared.get("alpha", AlphaMode.keep),
+                show_result=not getattr(step, "prints", trace), show=shared["show_pictures"],
+                colormap=shared["colormap"])

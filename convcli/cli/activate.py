@@ -14,100 +14,26 @@ from ..render import make_console
 from ..render.activations import print_activation_trace, print_report
 from ..render.plot import print_activation_plot
 from ..traces.activation import DEFAULT_MAX_STEPS, activation_trace
-from . import app
 from ..batch import Outcome
-from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
-                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, IO_PANEL, TRACE_PANEL, FormatOpt, GrayOpt, InputsArg, JobsOpt, MatrixOpt, MaxPixelsOpt,
-                      MaxStepsOpt, NameOpt, OutDirOpt, OutputOpt, QuietOpt, apply_limits, run_command)
+from ._common import IO_PANEL, TRACE_PANEL, op_command, show_trace, trace_output
 
 Function = Enum("Function", {name.replace("-", "_"): name for name in FUNCTIONS}, type=str)
 DEFAULT_INPUT_RANGE = (-1.0, 1.0)
 DEFAULT_PLOT_RANGE = (-6.0, 6.0)
+
+ActivateJsonOpt = Annotated[bool, typer.Option(
+        "--json", help="Print one JSON document on stdout: a record per input, its \"report\" holding the "
+                       "statistics below (the tables go to stderr).")]
+ActivateTraceOpt = Annotated[bool, typer.Option(
+        "--trace", "-t", rich_help_panel=TRACE_PANEL,
+        help="Print a table x → g(x) → g'(x) per cell (pixel value too for images), "
+             "dead and saturated cells marked.")]
 
 EPILOG = (
     "Examples:  convcli activate --matrix \"-2,-0.5,0,0.5,2\" --fn relu --derivative  ·  "
     "convcli activate photo.jpg --fn sigmoid --input-range -6,6 -o squashed.png  ·  "
     "convcli activate --fn tanh --plot"
 )
-
-
-@app.command(epilog=EPILOG)
-def activate(
-    inputs: InputsArg = None,
-    fn: Annotated[Function, typer.Option(
-        "--fn", "-f", case_sensitive=False, show_default=False,
-        help="The activation g, PyTorch's definition: relu, leaky-relu, sigmoid, tanh, elu, gelu "
-             "(exact erf form), silu (x·σ(x)), softplus (β = 1, threshold 20).")] = ...,
-    alpha: Annotated[Optional[float], typer.Option(
-        "--alpha", "-a", show_default=False,
-        help="Leaky ReLU's negative slope (default 0.01) or ELU's α (default 1); "
-             "an error for the other functions.")] = None,
-    derivative: Annotated[bool, typer.Option(
-        "--derivative", "-d",
-        help="Output g'(x) instead of g(x): what autograd passes back, with PyTorch's conventions at the "
-             "kinks (ReLU'(0) = 0, LeakyReLU'(0) = α, ELU'(0) = α).")] = False,
-    input_range: Annotated[Optional[str], typer.Option(
-        "--input-range", rich_help_panel=IO_PANEL, metavar="LO,HI", show_default=False,
-        help="Images only: pixels 0..max are mapped linearly onto LO..HI before g (default -1,1). "
-             "Matrices (.npy, .csv, --matrix) are raw numbers.")] = None,
-    matrix: MatrixOpt = None,
-    output: OutputOpt = None,
-    gray: GrayOpt = False,
-    json_out: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON document on stdout: a record per input, its \"report\" holding the "
-                       "statistics below (the tables go to stderr).")] = False,
-    plot: Annotated[bool, typer.Option(
-        "--plot", rich_help_panel=TRACE_PANEL,
-        help="Draw g and g' in the terminal with the dead (x) and saturated (~) inputs marked. "
-             "Works without INPUT.")] = False,
-    plot_range: Annotated[Optional[str], typer.Option(
-        "--plot-range", rich_help_panel=TRACE_PANEL, metavar="LO,HI", show_default=False,
-        help="x range of --plot (default: the image's --input-range, a matrix's min..max, else -6,6).")] = None,
-    max_pixels: MaxPixelsOpt = None,
-    trace: Annotated[bool, typer.Option(
-        "--trace", "-t", rich_help_panel=TRACE_PANEL,
-        help="Print a table x → g(x) → g'(x) per cell (pixel value too for images), "
-             "dead and saturated cells marked.")] = False,
-    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
-    out_dir: OutDirOpt = None,
-    fmt: FormatOpt = None,
-    name_template: NameOpt = "{stem}",
-    quiet: QuietOpt = False,
-    jobs: JobsOpt = None,
-    show_pictures: ShowOpt = False,
-    colormap: ColormapOpt = None,
-    trace_format: TraceFormatOpt = None,
-    trace_out: TraceOutOpt = None,
-    animate: AnimateOpt = False,
-    delay: DelayOpt = DEFAULT_DELAY,
-    step_through: StepThroughOpt = False,
-) -> None:
-    """Apply an activation function g (or its derivative g') to every value of INPUT, as PyTorch does.
-
-    After every run a report gives the output and gradient ranges and the fraction of dead units
-    (g = 0 and g' = 0: dying ReLU) and saturated units (|g'| < 0.01: vanishing gradients).
-    Images: pixels are mapped to --input-range first; written images map g's range back to pixels
-    (sigmoid 0..1, tanh −1..1, the others min..max of g over the input range; g' 0..its max).
-    """
-    apply_limits(max_pixels)
-    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
-                 step_through=step_through)
-    trace = trace or trace_output(**shown) is not None
-    if not inputs and matrix is None:
-        if not plot:
-            raise ParameterError("missing INPUT (a file, - for stdin, or --matrix \"...\"); "
-                                 "or --plot to draw the function alone")
-        if output or trace or json_out or input_range:
-            raise ParameterError("-o, --trace, --json and --input-range need an INPUT")
-    step = activate_step(**shown, fn=fn, alpha=alpha, derivative=derivative, input_range=input_range, plot=plot,
-                         plot_range=plot_range, trace=trace, max_steps=max_steps,
-                         report_to_stderr=json_out or output == "-")
-    if not inputs and matrix is None:
-        step.plot_alone()
-        return
-    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name_template,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha="keep", show_result=not trace, show=show_pictures,
-                colormap=colormap)
 
 
 def activate_step(*, fn, alpha: float | None = None, derivative: bool = False, input_range: str | None = None,
@@ -166,7 +92,16 @@ def activate_step(*, fn, alpha: float | None = None, derivative: bool = False, i
         return Outcome(result, range_mode="clip", alpha=loaded.alpha, title="g'(x)" if derivative else "g(x)",
                        for_image=to_pixels(result, shown, loaded.maxval), report=_clean(doc))
 
-    step.plot_alone = lambda: _plot(name, alpha, p_range or DEFAULT_PLOT_RANGE)  # type: ignore[attr-defined]
+    def standalone(*, output=None, json_out=False, **_shared) -> None:
+        """No INPUT: only --plot makes sense, drawing the function alone."""
+        if not plot:
+            raise ParameterError("missing INPUT (a file, - for stdin, or --matrix \"...\"); "
+                                 "or --plot to draw the function alone")
+        if output or trace or json_out or in_range:
+            raise ParameterError("-o, --trace, --json and --input-range need an INPUT")
+        _plot(name, alpha, p_range or DEFAULT_PLOT_RANGE)
+
+    step.standalone = standalone  # type: ignore[attr-defined]
     return step
 
 
@@ -195,3 +130,38 @@ def _clean(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
+
+
+@op_command(activate_step, epilog=EPILOG, drop=("alpha", "range_mode", "region", "channel"), replace={"json_out": ActivateJsonOpt, "trace": ActivateTraceOpt}, defaults={"max_steps": DEFAULT_MAX_STEPS})
+def activate(
+    fn: Annotated[Function, typer.Option(
+        "--fn", "-f", case_sensitive=False, show_default=False,
+        help="The activation g, PyTorch's definition: relu, leaky-relu, sigmoid, tanh, elu, gelu "
+             "(exact erf form), silu (x·σ(x)), softplus (β = 1, threshold 20).")] = ...,
+    alpha: Annotated[Optional[float], typer.Option(
+        "--alpha", "-a", show_default=False,
+        help="Leaky ReLU's negative slope (default 0.01) or ELU's α (default 1); "
+             "an error for the other functions.")] = None,
+    derivative: Annotated[bool, typer.Option(
+        "--derivative", "-d",
+        help="Output g'(x) instead of g(x): what autograd passes back, with PyTorch's conventions at the "
+             "kinks (ReLU'(0) = 0, LeakyReLU'(0) = α, ELU'(0) = α).")] = False,
+    input_range: Annotated[Optional[str], typer.Option(
+        "--input-range", rich_help_panel=IO_PANEL, metavar="LO,HI", show_default=False,
+        help="Images only: pixels 0..max are mapped linearly onto LO..HI before g (default -1,1). "
+             "Matrices (.npy, .csv, --matrix) are raw numbers.")] = None,
+    plot: Annotated[bool, typer.Option(
+        "--plot", rich_help_panel=TRACE_PANEL,
+        help="Draw g and g' in the terminal with the dead (x) and saturated (~) inputs marked. "
+             "Works without INPUT.")] = False,
+    plot_range: Annotated[Optional[str], typer.Option(
+        "--plot-range", rich_help_panel=TRACE_PANEL, metavar="LO,HI", show_default=False,
+        help="x range of --plot (default: the image's --input-range, a matrix's min..max, else -6,6).")] = None,
+) -> None:
+    """Apply an activation function g (or its derivative g') to every value of INPUT, as PyTorch does.
+
+    After every run a report gives the output and gradient ranges and the fraction of dead units
+    (g = 0 and g' = 0: dying ReLU) and saturated units (|g'| < 0.01: vanishing gradients).
+    Images: pixels are mapped to --input-range first; written images map g's range back to pixels
+    (sigmoid 0..1, tanh −1..1, the others min..max of g over the input range; g' 0..its max).
+    """

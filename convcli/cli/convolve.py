@@ -10,13 +10,8 @@ from ..batch import Outcome
 from ..imageio import resolve_range
 from ..ops.conv import carry_alpha, conv_settings, run_plan
 from ..traces.conv import DEFAULT_MAX_STEPS, conv_trace
-from . import app
-from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
-                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, AlphaMode, AlphaOpt, ChannelOpt, FormatOpt, GrayOpt, InputsArg, JobsOpt,
-                      JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt, OutputOpt, PaddingMode,
-                      QuietOpt, RangeMode, RangeOpt, RegionOpt, TraceOpt, apply_limits, parse_floats,
-                      parse_padding, parse_pair, run_command)
-from ..errors import ParameterError
+from ._common import (GEOMETRY_PANEL, AlphaMode, PaddingMode, RangeMode, op_command, parse_floats, parse_padding,
+                      parse_pair, show_trace, trace_output)
 
 EPILOG = (
     "Examples:  convcli convolve photo.jpg -k sobel-x --padding same -o edges.png  ·  "
@@ -82,9 +77,8 @@ def convolve_step(*, kernel: str, stride: str = "1", padding: str = "0",
     return step
 
 
-@app.command(epilog=EPILOG)
+@op_command(convolve_step, epilog=EPILOG)
 def convolve(
-    inputs: InputsArg = None,
     kernel: KernelOpt = ...,
     stride: StrideOpt = "1",
     padding: PaddingOpt = "0",
@@ -92,44 +86,9 @@ def convolve(
     dilation: DilationOpt = "1",
     flip: FlipOpt = False,
     bias: BiasOpt = "0",
-    matrix: MatrixOpt = None,
-    output: OutputOpt = None,
-    gray: GrayOpt = False,
-    alpha: AlphaOpt = AlphaMode.keep,
-    range_mode: RangeOpt = RangeMode.auto,
-    max_pixels: MaxPixelsOpt = None,
-    trace: TraceOpt = False,
-    region: RegionOpt = None,
-    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
-    channel: ChannelOpt = 0,
-    out_dir: OutDirOpt = None,
-    fmt: FormatOpt = None,
-    name: NameOpt = "{stem}",
-    json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    jobs: JobsOpt = None,
-    show_pictures: ShowOpt = False,
-    colormap: ColormapOpt = None,
-    trace_format: TraceFormatOpt = None,
-    trace_out: TraceOutOpt = None,
-    animate: AnimateOpt = False,
-    delay: DelayOpt = DEFAULT_DELAY,
-    step_through: StepThroughOpt = False,
 ) -> None:
     """Convolve each INPUT with a kernel (cross-correlation with PyTorch's conv2d semantics).
 
     Colour images are filtered per channel; values stay on the image's scale (0..255, or 0..65535
     for 16-bit). Output size: H_out = ⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1.
     """
-    apply_limits(max_pixels)
-    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
-                 step_through=step_through)
-    trace = trace or trace_output(**shown) is not None
-    if trace and json_out and trace_out is None:
-        raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = convolve_step(**shown, kernel=kernel, stride=stride, padding=padding, padding_mode=padding_mode,
-                         dilation=dilation, flip=flip, bias=bias, range_mode=range_mode, alpha=alpha, trace=trace,
-                         region=region, max_steps=max_steps, channel=channel)
-    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace, show=show_pictures,
-                colormap=colormap)

@@ -9,14 +9,10 @@ import typer
 from ..imageio import resolve_range
 from ..ops.pool import plan_pool, run_pool
 from ..traces.pool import DEFAULT_MAX_STEPS, pool_trace
-from . import app
 from ..batch import Outcome
-from ..errors import ParameterError
 from ..shapes import as_pair
-from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
-                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, AlphaMode, ChannelOpt, FormatOpt, GeometricAlphaOpt, GeometricRangeOpt,
-                      GrayOpt, InputsArg, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt,
-                      OutputOpt, QuietOpt, RangeMode, RegionOpt, TraceOpt, apply_limits, parse_pair, run_command)
+from ._common import (GEOMETRY_PANEL, AlphaMode, GeometricAlphaOpt, GeometricRangeOpt, RangeMode, op_command, parse_pair,
+                      show_trace, trace_output)
 
 EPILOG = (
     "Examples:  convcli pool sample_images/slide_pool_4x4.csv --mode max --trace  ·  "
@@ -29,73 +25,6 @@ class PoolMode(str, Enum):
     max = "max"
     min = "min"
     avg = "avg"
-
-
-@app.command(epilog=EPILOG)
-def pool(
-    inputs: InputsArg = None,
-    mode: Annotated[PoolMode, typer.Option(
-        "--mode", case_sensitive=False,
-        help="max = largest value of each window (PyTorch max_pool2d); min = smallest (−max_pool2d(−x)); "
-             "avg = mean (avg_pool2d).")] = PoolMode.max,
-    size: Annotated[str, typer.Option("--size", rich_help_panel=GEOMETRY_PANEL, metavar="K|KH,KW",
-                                      help="Window size (PyTorch's kernel_size), ≥ 1.")] = "2",
-    stride: Annotated[Optional[str], typer.Option(
-        "--stride", "-s", rich_help_panel=GEOMETRY_PANEL, metavar="S|SY,SX", show_default=False,
-        help="Step of the window, ≥ 1 (default: the window size, so windows sit side by side).")] = None,
-    padding: Annotated[str, typer.Option(
-        "--padding", "-p", rich_help_panel=GEOMETRY_PANEL, metavar="P|PY,PX",
-        help="Cells added on each side, at most half the window. Padded cells never win a max (−inf) or a "
-             "min (+inf); for avg they are zeros.")] = "0",
-    ceil_mode: Annotated[bool, typer.Option(
-        "--ceil-mode", rich_help_panel=GEOMETRY_PANEL,
-        help="Round the output size up: keep a last partial window, as long as it starts inside the input "
-             "or its left/top padding (PyTorch's rule).")] = False,
-    count_include_pad: Annotated[bool, typer.Option(
-        "--count-include-pad/--no-count-include-pad", rich_help_panel=GEOMETRY_PANEL,
-        help="avg: divide by the whole window, padded zeros included (PyTorch's default), or only by the "
-             "input cells in it. Parts of a --ceil-mode window beyond the padding never count.")] = True,
-    matrix: MatrixOpt = None,
-    output: OutputOpt = None,
-    gray: GrayOpt = False,
-    alpha: GeometricAlphaOpt = AlphaMode.keep,
-    range_mode: GeometricRangeOpt = RangeMode.auto,
-    max_pixels: MaxPixelsOpt = None,
-    trace: TraceOpt = False,
-    region: RegionOpt = None,
-    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
-    channel: ChannelOpt = 0,
-    out_dir: OutDirOpt = None,
-    fmt: FormatOpt = None,
-    name: NameOpt = "{stem}",
-    json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    jobs: JobsOpt = None,
-    show_pictures: ShowOpt = False,
-    colormap: ColormapOpt = None,
-    trace_format: TraceFormatOpt = None,
-    trace_out: TraceOutOpt = None,
-    animate: AnimateOpt = False,
-    delay: DelayOpt = DEFAULT_DELAY,
-    step_through: StepThroughOpt = False,
-) -> None:
-    """Pool INPUT: the max, min or average of each window (PyTorch's max_pool2d / avg_pool2d).
-
-    Colour channels are pooled one by one; images keep their mode and bit depth.
-    Output size: H_out = ⌊(H + 2·padding − (size − 1) − 1) / stride⌋ + 1 (⌈…⌉ with --ceil-mode).
-    """
-    apply_limits(max_pixels)
-    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
-                 step_through=step_through)
-    trace = trace or trace_output(**shown) is not None
-    if trace and json_out and trace_out is None:
-        raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = pool_step(**shown, mode=mode, size=size, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                     count_include_pad=count_include_pad, alpha=alpha, range_mode=range_mode, trace=trace,
-                     region=region, max_steps=max_steps, channel=channel)
-    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace, show=show_pictures,
-                colormap=colormap)
 
 
 def pool_step(*, mode: PoolMode = PoolMode.max, size: str = "2", stride: str | None = None, padding: str = "0",
@@ -123,3 +52,34 @@ def pool_step(*, mode: PoolMode = PoolMode.max, size: str = "2", stride: str | N
         return Outcome(result, range_mode=rule, alpha=pooled_alpha, formulas=plan.formulas())
 
     return step
+
+
+@op_command(pool_step, epilog=EPILOG, replace={"alpha": GeometricAlphaOpt, "range_mode": GeometricRangeOpt})
+def pool(
+    mode: Annotated[PoolMode, typer.Option(
+        "--mode", case_sensitive=False,
+        help="max = largest value of each window (PyTorch max_pool2d); min = smallest (−max_pool2d(−x)); "
+             "avg = mean (avg_pool2d).")] = PoolMode.max,
+    size: Annotated[str, typer.Option("--size", rich_help_panel=GEOMETRY_PANEL, metavar="K|KH,KW",
+                                      help="Window size (PyTorch's kernel_size), ≥ 1.")] = "2",
+    stride: Annotated[Optional[str], typer.Option(
+        "--stride", "-s", rich_help_panel=GEOMETRY_PANEL, metavar="S|SY,SX", show_default=False,
+        help="Step of the window, ≥ 1 (default: the window size, so windows sit side by side).")] = None,
+    padding: Annotated[str, typer.Option(
+        "--padding", "-p", rich_help_panel=GEOMETRY_PANEL, metavar="P|PY,PX",
+        help="Cells added on each side, at most half the window. Padded cells never win a max (−inf) or a "
+             "min (+inf); for avg they are zeros.")] = "0",
+    ceil_mode: Annotated[bool, typer.Option(
+        "--ceil-mode", rich_help_panel=GEOMETRY_PANEL,
+        help="Round the output size up: keep a last partial window, as long as it starts inside the input "
+             "or its left/top padding (PyTorch's rule).")] = False,
+    count_include_pad: Annotated[bool, typer.Option(
+        "--count-include-pad/--no-count-include-pad", rich_help_panel=GEOMETRY_PANEL,
+        help="avg: divide by the whole window, padded zeros included (PyTorch's default), or only by the "
+             "input cells in it. Parts of a --ceil-mode window beyond the padding never count.")] = True,
+) -> None:
+    """Pool INPUT: the max, min or average of each window (PyTorch's max_pool2d / avg_pool2d).
+
+    Colour channels are pooled one by one; images keep their mode and bit depth.
+    Output size: H_out = ⌊(H + 2·padding − (size − 1) − 1) / stride⌋ + 1 (⌈…⌉ with --ceil-mode).
+    """

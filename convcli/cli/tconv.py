@@ -12,15 +12,11 @@ from ..imageio import resolve_range
 from ..ops.tconv import carry_alpha, overlap_counts, overlap_map, plan_tconv, run_remedy, run_tconv
 from ..render import make_console, print_matrix
 from ..traces.tconv import DEFAULT_MAX_STEPS, scatter_trace, zeros_trace
-from . import app
 from ..batch import Outcome
 from ..kernels import parse_kernel
 from ..shapes import as_pair
-from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
-                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, TRACE_PANEL, AlphaMode, AlphaOpt, ChannelOpt, FormatOpt, GrayOpt, InputsArg,
-                      JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt, OutputOpt,
-                      QuietOpt, RangeMode, RangeOpt, TraceOpt, apply_limits, parse_floats, parse_pair,
-                      run_command)
+from ._common import (GEOMETRY_PANEL, TRACE_PANEL, AlphaMode, RangeMode, op_command, parse_floats, parse_pair,
+                      show_trace, trace_output)
 
 CHECKERBOARD_PANEL = "Checkerboard"
 EPILOG = (
@@ -29,6 +25,12 @@ EPILOG = (
     "convcli tconv gray.png -k box -s 2 -p 1 --output-padding 1 -o checker.png  ·  "
     "(same with --remedy -o even.png)"
 )
+
+
+TconvRegionOpt = Annotated[Optional[str], typer.Option(
+        "--region", rich_help_panel=TRACE_PANEL, show_default=False, metavar="Y,X,H,W",
+        help="Trace only the input values in this part of the input (default: all of a small input, "
+             "else its top-left 8×8).")]
 
 
 class TraceView(str, Enum):
@@ -63,96 +65,6 @@ def _print_overlap(plan, counts_map: np.ndarray) -> None:
         else:
             console.print(f"{axis}: kernel span {span} is a multiple of stride {s}: even overlap away from the "
                           f"borders (though a trained kernel can still produce a checkerboard)")
-
-
-@app.command(epilog=EPILOG)
-def tconv(
-    inputs: InputsArg = None,
-    kernel: Annotated[str, typer.Option(
-        "--kernel", "-k", show_default=False,
-        help="As for convolve: a named filter (`convcli kernels`), an inline matrix \"1,1;1,1\", or a file. "
-             "A 2-D kernel works on each channel alone; a 4-D .npy of shape (C_in, C_out, kh, kw) is a "
-             "PyTorch ConvTranspose2d weight (C_in first, unlike Conv2d) and mixes channels.")] = ...,
-    stride: Annotated[str, typer.Option("--stride", "-s", rich_help_panel=GEOMETRY_PANEL, metavar="S|SY,SX",
-                                        help="Output cells between the stamps of neighbouring inputs, ≥ 1 "
-                                             "(the upsampling factor).")] = "1",
-    padding: Annotated[str, typer.Option(
-        "--padding", "-p", rich_help_panel=GEOMETRY_PANEL, metavar="P|PY,PX",
-        help="Cells cropped from each side of the full result, ≥ 0 (PyTorch's meaning: the zero-insertion "
-             "view pads dilation·(k − 1) − padding).")] = "0",
-    output_padding: Annotated[str, typer.Option(
-        "--output-padding", "-a", rich_help_panel=GEOMETRY_PANEL, metavar="A|AY,AX",
-        help="Extra cells added at the bottom/right (to reach an exact size, e.g. 2×: -k 3 -s 2 -p 1 -a 1); "
-             "must be smaller than the stride or the dilation.")] = "0",
-    dilation: Annotated[str, typer.Option("--dilation", "-d", rich_help_panel=GEOMETRY_PANEL, metavar="D|DY,DX",
-                                          help="Spacing between kernel taps, ≥ 1.")] = "1",
-    bias: Annotated[str, typer.Option("--bias", rich_help_panel=GEOMETRY_PANEL, metavar="B|B1,B2,...",
-                                      help="Added to every output value (one per output channel).")] = "0",
-    overlap: Annotated[bool, typer.Option(
-        "--overlap", rich_help_panel=CHECKERBOARD_PANEL,
-        help="Instead of the result, show how many kernel taps reach each output pixel (kernel values "
-             "ignored): uneven when the kernel size is not a multiple of the stride (k 3, s 2: 1 2 1 2 …). "
-             "With -o: exact counts in .npy/.csv, or an image rescaled to the full range.")] = False,
-    remedy: Annotated[bool, typer.Option(
-        "--remedy", rich_help_panel=CHECKERBOARD_PANEL,
-        help="Run the checkerboard remedy (Odena et al., Distill 2016) instead: nearest upsampling by the "
-             "stride, then an ordinary convolution (zero padding) with the same kernel, flipped as in the "
-             "zero-insertion view. The upsampled image is padded (top/left: dilation·(k − 1) − padding − "
-             "⌊(stride − 1)/2⌋) or cropped so the result is exactly as large as the transposed "
-             "convolution's, to compare pixel by pixel; at stride 1 both are equal. Each output sums "
-             "kh·kw taps, more than the transposed convolution's, so values are larger.")] = False,
-    matrix: MatrixOpt = None,
-    output: OutputOpt = None,
-    gray: GrayOpt = False,
-    alpha: AlphaOpt = AlphaMode.keep,
-    range_mode: RangeOpt = RangeMode.auto,
-    max_pixels: MaxPixelsOpt = None,
-    trace: TraceOpt = False,
-    trace_view: Annotated[Optional[TraceView], typer.Option(
-        "--trace-view", rich_help_panel=TRACE_PANEL, case_sensitive=False, show_default=False,
-        help="Which definition --trace draws (implies --trace): scatter (default) = each input value × the "
-             "kernel added into the output, overlaps summing up; zeros = stride − 1 zeros inserted between "
-             "inputs, padding dilation·(k − 1) − padding, then an ordinary convolution with the flipped "
-             "kernel. Both give the same numbers.")] = None,
-    region: Annotated[Optional[str], typer.Option(
-        "--region", rich_help_panel=TRACE_PANEL, show_default=False, metavar="Y,X,H,W",
-        help="Trace only the input values in this part of the input (default: all of a small input, "
-             "else its top-left 8×8).")] = None,
-    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
-    channel: ChannelOpt = 0,
-    out_dir: OutDirOpt = None,
-    fmt: FormatOpt = None,
-    name: NameOpt = "{stem}",
-    json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    jobs: JobsOpt = None,
-    show_pictures: ShowOpt = False,
-    colormap: ColormapOpt = None,
-    trace_format: TraceFormatOpt = None,
-    trace_out: TraceOutOpt = None,
-    animate: AnimateOpt = False,
-    delay: DelayOpt = DEFAULT_DELAY,
-    step_through: StepThroughOpt = False,
-) -> None:
-    """Transposed convolution of INPUT (PyTorch's conv_transpose2d): learnable upsampling.
-
-    Each input value multiplies the kernel and is added into the output at stride steps.
-    Output size: H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1.
-    """
-    apply_limits(max_pixels)
-    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
-                 step_through=step_through)
-    trace = trace or trace_output(**shown) is not None
-    trace = trace or trace_view is not None
-    if trace and json_out and trace_out is None:
-        raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = tconv_step(**shown, kernel=kernel, stride=stride, padding=padding, output_padding=output_padding,
-                      dilation=dilation, bias=bias, overlap=overlap, remedy=remedy, range_mode=range_mode,
-                      alpha=alpha, trace=trace, trace_view=trace_view, region=region, max_steps=max_steps,
-                      channel=channel, show=output is None and out_dir is None and not json_out)
-    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha,
-                show_result=not (trace or overlap), show=show_pictures, colormap=colormap)
 
 
 def tconv_step(*, kernel: str, stride: str = "1", padding: str = "0", output_padding: str = "0",
@@ -198,4 +110,55 @@ def tconv_step(*, kernel: str, stride: str = "1", padding: str = "0", output_pad
         return Outcome(result, range_mode=rule, alpha=carried, formulas=plan.formulas(),
                        title="remedy (resize, then convolve)" if remedy else "result")
 
+    step.traces = trace              # --trace-view implies --trace
+    step.prints = trace or overlap   # no result table after a trace or an overlap map
     return step
+
+
+@op_command(tconv_step, epilog=EPILOG, replace={"region": TconvRegionOpt})
+def tconv(
+    kernel: Annotated[str, typer.Option(
+        "--kernel", "-k", show_default=False,
+        help="As for convolve: a named filter (`convcli kernels`), an inline matrix \"1,1;1,1\", or a file. "
+             "A 2-D kernel works on each channel alone; a 4-D .npy of shape (C_in, C_out, kh, kw) is a "
+             "PyTorch ConvTranspose2d weight (C_in first, unlike Conv2d) and mixes channels.")] = ...,
+    stride: Annotated[str, typer.Option("--stride", "-s", rich_help_panel=GEOMETRY_PANEL, metavar="S|SY,SX",
+                                        help="Output cells between the stamps of neighbouring inputs, ≥ 1 "
+                                             "(the upsampling factor).")] = "1",
+    padding: Annotated[str, typer.Option(
+        "--padding", "-p", rich_help_panel=GEOMETRY_PANEL, metavar="P|PY,PX",
+        help="Cells cropped from each side of the full result, ≥ 0 (PyTorch's meaning: the zero-insertion "
+             "view pads dilation·(k − 1) − padding).")] = "0",
+    output_padding: Annotated[str, typer.Option(
+        "--output-padding", "-a", rich_help_panel=GEOMETRY_PANEL, metavar="A|AY,AX",
+        help="Extra cells added at the bottom/right (to reach an exact size, e.g. 2×: -k 3 -s 2 -p 1 -a 1); "
+             "must be smaller than the stride or the dilation.")] = "0",
+    dilation: Annotated[str, typer.Option("--dilation", "-d", rich_help_panel=GEOMETRY_PANEL, metavar="D|DY,DX",
+                                          help="Spacing between kernel taps, ≥ 1.")] = "1",
+    bias: Annotated[str, typer.Option("--bias", rich_help_panel=GEOMETRY_PANEL, metavar="B|B1,B2,...",
+                                      help="Added to every output value (one per output channel).")] = "0",
+    overlap: Annotated[bool, typer.Option(
+        "--overlap", rich_help_panel=CHECKERBOARD_PANEL,
+        help="Instead of the result, show how many kernel taps reach each output pixel (kernel values "
+             "ignored): uneven when the kernel size is not a multiple of the stride (k 3, s 2: 1 2 1 2 …). "
+             "With -o: exact counts in .npy/.csv, or an image rescaled to the full range.")] = False,
+    remedy: Annotated[bool, typer.Option(
+        "--remedy", rich_help_panel=CHECKERBOARD_PANEL,
+        help="Run the checkerboard remedy (Odena et al., Distill 2016) instead: nearest upsampling by the "
+             "stride, then an ordinary convolution (zero padding) with the same kernel, flipped as in the "
+             "zero-insertion view. The upsampled image is padded (top/left: dilation·(k − 1) − padding − "
+             "⌊(stride − 1)/2⌋) or cropped so the result is exactly as large as the transposed "
+             "convolution's, to compare pixel by pixel; at stride 1 both are equal. Each output sums "
+             "kh·kw taps, more than the transposed convolution's, so values are larger.")] = False,
+    trace_view: Annotated[Optional[TraceView], typer.Option(
+        "--trace-view", rich_help_panel=TRACE_PANEL, case_sensitive=False, show_default=False,
+        help="Which definition --trace draws (implies --trace): scatter (default) = each input value × the "
+             "kernel added into the output, overlaps summing up; zeros = stride − 1 zeros inserted between "
+             "inputs, padding dilation·(k − 1) − padding, then an ordinary convolution with the flipped "
+             "kernel. Both give the same numbers.")] = None,
+) -> None:
+    """Transposed convolution of INPUT (PyTorch's conv_transpose2d): learnable upsampling.
+
+    Each input value multiplies the kernel and is added into the output at stride steps.
+    Output size: H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1.
+    """

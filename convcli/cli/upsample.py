@@ -10,12 +10,8 @@ from ..errors import ParameterError
 from ..imageio import resolve_range
 from ..ops.upsample import plan_upsample, run_upsample
 from ..traces.upsample import DEFAULT_MAX_STEPS, upsample_trace
-from . import app
-from ._common import (DEFAULT_DELAY, AnimateOpt, ColormapOpt, DelayOpt, ShowOpt, StepThroughOpt,
-                      TraceFormatOpt, TraceOutOpt, show_trace, trace_output, GEOMETRY_PANEL, AlphaMode, ChannelOpt, GeometricAlphaOpt, GeometricRangeOpt, GrayOpt,
-                      InputsArg, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt, MaxStepsOpt, NameOpt, OutDirOpt,
-                      OutputOpt, QuietOpt, RangeMode, RegionOpt, TraceOpt, FormatOpt, apply_limits, parse_floats,
-                      parse_pair, run_command)
+from ._common import (GEOMETRY_PANEL, AlphaMode, GeometricAlphaOpt, GeometricRangeOpt, RangeMode, op_command,
+                      parse_floats, parse_pair, show_trace, trace_output)
 from ..batch import Outcome
 
 EPILOG = (
@@ -31,70 +27,6 @@ class UpsampleMode(str, Enum):
     bilinear = "bilinear"
     linear = "linear"
     bicubic = "bicubic"
-
-
-@app.command(epilog=EPILOG)
-def upsample(
-    inputs: InputsArg = None,
-    mode: Annotated[UpsampleMode, typer.Option(
-        "--mode", case_sensitive=False,
-        help="nearest = copy the input cell each output cell falls in (src = ⌊dst / scale⌋; PyTorch's "
-             "default, OpenCV INTER_NEAREST); nearest-exact = the cell nearest to the output cell's centre "
-             "(src = ⌊(dst + 0.5) / scale⌋, like Pillow and scikit-image); bilinear (or linear) = linear "
-             "interpolation along x between the two nearest columns, then along y between the two nearest "
-             "rows; bicubic = Keys' cubic over 4×4 neighbours (a = −0.75, borders repeated, as PyTorch and "
-             "OpenCV INTER_CUBIC).")] = UpsampleMode.nearest,
-    scale: Annotated[Optional[str], typer.Option(
-        "--scale", rich_help_panel=GEOMETRY_PANEL, metavar="F|FY,FX", show_default=False,
-        help="Scale factor(s) > 0 (below 1 shrinks): output ⌊H·F⌋ × ⌊W·F⌋; the coordinate map uses 1/F "
-             "(PyTorch's scale_factor with recompute_scale_factor unset).")] = None,
-    size: Annotated[Optional[str], typer.Option(
-        "--size", rich_help_panel=GEOMETRY_PANEL, metavar="H,W", show_default=False,
-        help="Output size instead of --scale; the coordinate map then uses in/out.")] = None,
-    align_corners: Annotated[bool, typer.Option(
-        "--align-corners", rich_help_panel=GEOMETRY_PANEL,
-        help="bilinear/bicubic only: the corner cells' centres map onto each other, src = dst·(in − 1)/(out − 1). "
-             "Default: half-pixel centres, src = (dst + 0.5)·ratio − 0.5.")] = False,
-    matrix: MatrixOpt = None,
-    output: OutputOpt = None,
-    gray: GrayOpt = False,
-    alpha: GeometricAlphaOpt = AlphaMode.keep,
-    range_mode: GeometricRangeOpt = RangeMode.auto,
-    max_pixels: MaxPixelsOpt = None,
-    trace: TraceOpt = False,
-    region: RegionOpt = None,
-    max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
-    channel: ChannelOpt = 0,
-    out_dir: OutDirOpt = None,
-    fmt: FormatOpt = None,
-    name: NameOpt = "{stem}",
-    json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    jobs: JobsOpt = None,
-    show_pictures: ShowOpt = False,
-    colormap: ColormapOpt = None,
-    trace_format: TraceFormatOpt = None,
-    trace_out: TraceOutOpt = None,
-    animate: AnimateOpt = False,
-    delay: DelayOpt = DEFAULT_DELAY,
-    step_through: StepThroughOpt = False,
-) -> None:
-    """Resize INPUT by interpolation, as torch.nn.functional.interpolate (give --scale or --size).
-
-    Colour channels are resized one by one; images keep their mode and bit depth, and a result larger
-    than the pixel limit is refused before any memory is allocated.
-    """
-    apply_limits(max_pixels)
-    shown = dict(trace_format=trace_format, trace_out=trace_out, animate=animate, delay=delay,
-                 step_through=step_through)
-    trace = trace or trace_output(**shown) is not None
-    if trace and json_out and trace_out is None:
-        raise ParameterError("--trace prints to stdout, which --json keeps for JSON; use one of them")
-    step = upsample_step(**shown, mode=mode, scale=scale, size=size, align_corners=align_corners, alpha=alpha,
-                         range_mode=range_mode, trace=trace, region=region, max_steps=max_steps, channel=channel)
-    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show_result=not trace, show=show_pictures,
-                colormap=colormap)
 
 
 def upsample_step(*, mode: UpsampleMode = UpsampleMode.nearest, scale: str | None = None, size: str | None = None,
@@ -128,3 +60,32 @@ def upsample_step(*, mode: UpsampleMode = UpsampleMode.nearest, scale: str | Non
         return Outcome(result, range_mode=rule, alpha=resized_alpha, formulas=plan.formulas())
 
     return step
+
+
+@op_command(upsample_step, epilog=EPILOG, replace={"alpha": GeometricAlphaOpt, "range_mode": GeometricRangeOpt})
+def upsample(
+    mode: Annotated[UpsampleMode, typer.Option(
+        "--mode", case_sensitive=False,
+        help="nearest = copy the input cell each output cell falls in (src = ⌊dst / scale⌋; PyTorch's "
+             "default, OpenCV INTER_NEAREST); nearest-exact = the cell nearest to the output cell's centre "
+             "(src = ⌊(dst + 0.5) / scale⌋, like Pillow and scikit-image); bilinear (or linear) = linear "
+             "interpolation along x between the two nearest columns, then along y between the two nearest "
+             "rows; bicubic = Keys' cubic over 4×4 neighbours (a = −0.75, borders repeated, as PyTorch and "
+             "OpenCV INTER_CUBIC).")] = UpsampleMode.nearest,
+    scale: Annotated[Optional[str], typer.Option(
+        "--scale", rich_help_panel=GEOMETRY_PANEL, metavar="F|FY,FX", show_default=False,
+        help="Scale factor(s) > 0 (below 1 shrinks): output ⌊H·F⌋ × ⌊W·F⌋; the coordinate map uses 1/F "
+             "(PyTorch's scale_factor with recompute_scale_factor unset).")] = None,
+    size: Annotated[Optional[str], typer.Option(
+        "--size", rich_help_panel=GEOMETRY_PANEL, metavar="H,W", show_default=False,
+        help="Output size instead of --scale; the coordinate map then uses in/out.")] = None,
+    align_corners: Annotated[bool, typer.Option(
+        "--align-corners", rich_help_panel=GEOMETRY_PANEL,
+        help="bilinear/bicubic only: the corner cells' centres map onto each other, src = dst·(in − 1)/(out − 1). "
+             "Default: half-pixel centres, src = (dst + 0.5)·ratio − 0.5.")] = False,
+) -> None:
+    """Resize INPUT by interpolation, as torch.nn.functional.interpolate (give --scale or --size).
+
+    Colour channels are resized one by one; images keep their mode and bit depth, and a result larger
+    than the pixel limit is refused before any memory is allocated.
+    """

@@ -82,7 +82,7 @@ def print_activation_plot(console: Console, xs: np.ndarray, y: np.ndarray, d: np
                           saturated: np.ndarray, name: str, *, width: int = 60, height: int = 10) -> None:
     """g over the range, then g', then a strip marking dead (x) and saturated (~) inputs."""
     g_panel = plot_panel(xs, y, f"g(x) = {name}(x)", width=width, height=height, style="cyan")
-    d_panel = plot_panel(xs, d, f"g'(x), the gradient", width=width, height=height, style="magenta")
+    d_panel = plot_panel(xs, d, "g'(x), the gradient", width=width, height=height, style="magenta")
     indent = len(d_panel[-2].plain) - width
     for line in g_panel + [Text("")] + d_panel:
         console.print(line)

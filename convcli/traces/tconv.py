@@ -164,12 +164,12 @@ def zeros_trace(image: np.ndarray, plan: TConvPlan, *, channel: int = 0, region=
         return str(v // s) if 0 <= v < n and v % s == 0 else ""
     from_input = np.array([[label(r, sy, hz) != "" and label(c, sx, wz) != "" for c in cols] for r in rows])
     trace.input = GridView(view.values, f"input {h}×{w}" + (f" (channel {channel})" if image.ndim == 3 else "")
-                           + f" with zeros inserted and padding",
+                           + " with zeros inserted and padding",
                            row_labels=[label(r, sy, hz) for r in rows], col_labels=[label(c, sx, wz) for c in cols],
                            pad_mask=~from_input)
     kh, kw = plan.k_h, plan.k_w
     (dy, dx), (py, px), (ay, ax) = plan.dilation, plan.padding, plan.output_padding
-    trace.kernel = GridView(cplan.kernel, f"kernel, flipped"
+    trace.kernel = GridView(cplan.kernel, "kernel, flipped"
                             + (f", dilation {dy},{dx}" if (dy, dx) != (1, 1) else ""))
     trace.title = ("transposed convolution (zeros view: insert zeros, pad, then an ordinary convolution "
                    "with the flipped kernel)")
