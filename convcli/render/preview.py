@@ -40,8 +40,12 @@ class Panel:
     legend: tuple[str, str, str] | None = None   # (low, middle, high) labels
 
 
-def _resample(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """Area average when shrinking, repetition when growing (exact integer factors), per axis."""
+def _resample(a: np.ndarray, out_h: int, out_w: int, *, extreme: bool = False) -> np.ndarray:
+    """Area average when shrinking, repetition when growing (exact integer factors), per axis.
+
+    ``extreme``: for diverging maps (positions around 0.5), shrink by keeping each block's value
+    farthest from 0.5 instead of the average — a thin + edge next to a − edge must not cancel out.
+    """
     def axis(x: np.ndarray, n_out: int, ax: int) -> np.ndarray:
         n_in = x.shape[ax]
         if n_out == n_in:
@@ -49,6 +53,10 @@ def _resample(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
         if n_out > n_in:
             return np.repeat(x, n_out // n_in, axis=ax)
         edges = np.linspace(0, n_in, n_out + 1).astype(np.intp)[:-1]
+        if extreme:
+            hi = np.maximum.reduceat(x, edges, axis=ax)
+            lo = np.minimum.reduceat(x, edges, axis=ax)
+            return np.where(hi - 0.5 >= 0.5 - lo, hi, lo)
         counts = np.diff(np.append(edges, n_in))
         sums = np.add.reduceat(x, edges, axis=ax)
         shape = [1] * x.ndim
@@ -103,12 +111,24 @@ def panels_for(values: np.ndarray, label: str, *, maxval: float | None = None,
             for i in range(shown)]
 
 
+def robust_scale(plane: np.ndarray) -> float:
+    """The 99.5th percentile of |value|: one extreme pixel must not wash every other edge out to white
+    (values beyond it are drawn at full colour; the legend says so with its ± end labels)."""
+    finite = np.abs(plane[np.isfinite(plane)])
+    if not finite.size:
+        return 0.0
+    scale = float(np.percentile(finite, 99.5))
+    return scale if scale > 0 else float(finite.max())
+
+
 def _single(plane: np.ndarray, title: str, maxval: float | None, colormap: str | None) -> Panel:
     lo, hi = _range_of(plane)
     if lo < 0 or (colormap is not None and colormaps.check(colormap) in colormaps.SIGNED):
-        pos, scale = colormaps.signed_positions(plane)
+        pos, scale = colormaps.signed_positions(plane, robust_scale(plane))
         s = fmt(scale, 3)
-        return Panel(title, pos, "diverging", (f"-{s}" if scale else "0", "0", f"+{s}" if scale else "0"))
+        beyond = max(abs(lo), abs(hi)) > scale      # the few values past the scale saturate: say so
+        low, high = (f"≤-{s}", f"≥+{s}") if beyond else (f"-{s}", f"+{s}")
+        return Panel(title, pos, "diverging", (low if scale else "0", "0", high if scale else "0"))
     name = colormaps.check(colormap) if colormap else "gray"
     if maxval and hi <= maxval:
         lo, hi = 0.0, float(maxval)
@@ -141,7 +161,7 @@ def picture_lines(panel: Panel, cols: int, *, color: bool, rows: int = MAX_ROWS)
     pos = panel.positions
     h, w = pos.shape[:2]
     ph, pw = fit_size(h, w, cols, rows)
-    pos = _resample(pos, ph, pw)
+    pos = _resample(pos, ph, pw, extreme=panel.colormap in colormaps.SIGNED)
     if not color:   # one character per 1×2 pixels, shade by brightness
         if pos.ndim == 3:
             pos = pos @ np.array([0.299, 0.587, 0.114])
