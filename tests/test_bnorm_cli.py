@@ -188,7 +188,7 @@ def test_errors_leave_nothing_behind(cli, samples, tmp_path):
         ((work / "rgb.jpg", work / "gray.png"), 3, "same number"),
         ((work / "rgb.jpg", work / "bad.png"), 3, "bad.png"),
         ((work / "rgb.jpg", tmp_path / "missing.png"), 3, "no such file"),
-        ((str(tmp_path / "*.nothing"),), 3, "pattern matches no files"),
+        ((str(tmp_path / "*.nothing"),), 3, "no files match"),
     ]
     for inputs, code, match in cases:
         got, _, err = cli("bnorm-stats", *inputs, *out_args)
@@ -216,7 +216,7 @@ def test_bad_parameters(cli, tmp_path, extra, code, match):
 def test_more_errors(cli, tmp_path):
     (tmp_path / "empty").mkdir()
     got, _, err = cli("bnorm-stats", tmp_path / "empty")
-    assert got == 3 and "no images" in err
+    assert got == 3 and "has no image or matrix files" in err
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     (tmp_path / "a" / "x.csv").write_text("1,2\n")
     (tmp_path / "b" / "x.csv").write_text("3,4\n")
@@ -233,3 +233,16 @@ def test_more_errors(cli, tmp_path):
     (tmp_path / "bad.json").write_text("{")
     got, _, err = cli("bnorm-stats", tmp_path / "a" / "x.csv", "--eval", "--stats", tmp_path / "bad.json")
     assert got == 3 and "JSON" in err
+
+
+def test_trace_exports(cli, samples, tmp_path):
+    """bnorm-stats' trace exports like every op's: JSON on stdout (tables on stderr), or a file."""
+    import json as _json
+    code, out, err = cli("bnorm-stats", samples / "slide_5x5.csv", "--trace-format", "json", "--max-steps", "3")
+    assert code == 0, err
+    doc = _json.loads(out)
+    assert "bnorm-stats" in err and doc["title"].startswith("bnorm-stats") and doc["sections"]
+    code, out, _ = cli("bnorm-stats", samples / "slide_5x5.csv", "--trace-out", tmp_path / "bn.md")
+    assert code == 0 and (tmp_path / "bn.md").read_text().startswith("# bnorm-stats")
+    code, _, err = cli("bnorm-stats", samples / "slide_5x5.csv", "--trace-format", "json", "--json")
+    assert code == 2 and "--trace-out" in err

@@ -1,7 +1,6 @@
 """``convcli bnorm-stats``: batch normalization over a set of images or arrays, as BatchNorm2d does it."""
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
@@ -10,7 +9,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from .. import imageio
+from .. import batch, imageio
 from ..batch import output_name
 from ..errors import InputError, OutputError, ParameterError
 from ..ops.batchnorm import batch_norm, check_params
@@ -18,12 +17,11 @@ from ..render import make_console
 from ..render.batchnorm import print_batchnorm_trace, stats_table
 from ..traces.batchnorm import DEFAULT_MAX_STEPS, batchnorm_trace
 from . import app
-from ._common import IO_PANEL, TRACE_PANEL, GrayOpt, MaxPixelsOpt, MaxStepsOpt, apply_limits, parse_floats
+from ._common import (IO_PANEL, TRACE_PANEL, GrayOpt, MaxPixelsOpt, MaxStepsOpt, TraceFormatOpt, TraceOutOpt,
+                      apply_limits, parse_floats, show_trace, trace_output)
 
 STATS_PANEL = "Statistics"
 DISPLAY_SIGMAS = 3.0           # images written by --out-dir: −3..3 -> black..white, 0 -> mid-gray
-READABLE = imageio.READ_IMAGE_EXTS | imageio.MATRIX_EXTS
-GLOB_CHARS = set("*?[")
 
 EPILOG = (
     "Examples:  convcli bnorm-stats photos/ --json  ·  "
@@ -83,6 +81,8 @@ def bnorm_stats(
         help="Show the statistics of each mini-batch written out, the normalization of each value step "
              "by step, and the running-statistics update.")] = False,
     max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
+    trace_format: TraceFormatOpt = None,
+    trace_out: TraceOutOpt = None,
 ) -> None:
     """Batch-normalize INPUT... per channel exactly as torch.nn.BatchNorm2d does, and show the statistics.
 
@@ -140,10 +140,18 @@ def bnorm_stats(
     outputs, stats = batch_norm(items, eps=eps, gamma=gammas, beta=betas, **kwargs)
 
     names = [os.path.basename(p) for p in paths]
-    console = make_console(stderr=json_out)
+    view = trace_output(trace_format=trace_format, trace_out=trace_out)
+    exporting = view is not None and view.out is None     # the export owns stdout
+    if exporting and json_out:
+        raise ParameterError("--trace-format prints to stdout, which --json keeps for JSON; add --trace-out FILE")
+    console = make_console(stderr=json_out or exporting)
     console.print(stats_table(stats, names))
-    if trace:
-        print_batchnorm_trace(console, batchnorm_trace(items, outputs, stats, names, max_steps=max_steps))
+    if trace or view is not None:
+        made = batchnorm_trace(items, outputs, stats, names, max_steps=max_steps)
+        if view is None:
+            print_batchnorm_trace(console, made)
+        else:
+            show_trace(made, view)
 
     # everything is computed and checked: now encode every file, then write them
     payloads: list[tuple[str, bytes, str]] = []
@@ -184,24 +192,15 @@ def _parse_momentum(text: str) -> float | None:
 
 
 def expand_inputs(specs: list[str]) -> list[str]:
-    """Files as given; directories -> their readable files sorted by name; globs -> matches sorted."""
-    paths: list[str] = []
-    for spec in specs:
-        if spec == "-":
-            raise ParameterError("bnorm-stats reads files, directories or glob patterns, not stdin (-)")
-        if os.path.isdir(spec):
-            found = sorted(os.path.join(spec, f) for f in os.listdir(spec)
-                           if os.path.splitext(f)[1].lower() in READABLE and os.path.isfile(os.path.join(spec, f)))
-            if not found:
-                raise InputError(f"{spec}: directory holds no images or .npy/.csv/.txt arrays")
-            paths += found
-        elif GLOB_CHARS & set(spec) and not os.path.exists(spec):
-            found = sorted(p for p in glob.glob(spec) if os.path.isfile(p))
-            if not found:
-                raise InputError(f"{spec}: pattern matches no files")
-            paths += found
-        else:
-            paths.append(spec)
+    """The batch's files, expanded as every command expands inputs (``batch.expand_inputs``); here any
+    unusable spec fails the whole run, since the inputs together are the batch."""
+    if "-" in specs:
+        raise ParameterError("bnorm-stats reads files, directories or glob patterns, not stdin (-)")
+    paths = []
+    for path, error in batch.expand_inputs(specs):
+        if error is not None and "no such file" not in error:   # a missing file fails when it is loaded
+            raise InputError(error)
+        paths.append(path)
     if not paths:
         raise InputError("the batch is empty: give at least one input")
     return paths
