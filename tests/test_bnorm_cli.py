@@ -246,3 +246,10 @@ def test_trace_exports(cli, samples, tmp_path):
     assert code == 0 and (tmp_path / "bn.md").read_text().startswith("# bnorm-stats")
     code, _, err = cli("bnorm-stats", samples / "slide_5x5.csv", "--trace-format", "json", "--json")
     assert code == 2 and "--trace-out" in err
+
+
+def test_show_draws_input_and_normalized(cli, samples):
+    code, out, err = cli("bnorm-stats", samples / "gray.png", "--show")
+    assert code == 0, err
+    assert "gray.png: input 512×512" in out and "normalized 512×512" in out
+    assert "≤-" in out or "-1" in out          # normalized values are signed: a diverging legend

@@ -17,7 +17,8 @@ from ..render import make_console
 from ..render.batchnorm import print_batchnorm_trace, stats_table
 from ..traces.batchnorm import DEFAULT_MAX_STEPS, batchnorm_trace
 from . import app
-from ._common import (IO_PANEL, TRACE_PANEL, GrayOpt, MaxPixelsOpt, MaxStepsOpt, TraceFormatOpt, TraceOutOpt,
+from ._common import (IO_PANEL, TRACE_PANEL, ColormapOpt, GrayOpt, MaxPixelsOpt, MaxStepsOpt, ShowOpt, TraceFormatOpt,
+                      TraceOutOpt,
                       apply_limits, parse_floats, show_trace, trace_output)
 
 STATS_PANEL = "Statistics"
@@ -83,6 +84,8 @@ def bnorm_stats(
     max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
     trace_format: TraceFormatOpt = None,
     trace_out: TraceOutOpt = None,
+    show_pictures: ShowOpt = False,
+    colormap: ColormapOpt = None,
 ) -> None:
     """Batch-normalize INPUT... per channel exactly as torch.nn.BatchNorm2d does, and show the statistics.
 
@@ -152,6 +155,12 @@ def bnorm_stats(
             print_batchnorm_trace(console, made)
         else:
             show_trace(made, view)
+
+    if show_pictures:
+        from ..render.preview import print_previews
+        for name, ld, out in zip(names, loaded, outputs):
+            print_previews(console, [(f"{name}: input", ld.data, ld.maxval if ld.kind == "image" else None),
+                                     ("normalized", out, None)], colormap=colormap)
 
     # everything is computed and checked: now encode every file, then write them
     payloads: list[tuple[str, bytes, str]] = []
