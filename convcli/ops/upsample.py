@@ -14,35 +14,88 @@ from typing import Sequence
 import numpy as np
 
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
-from numba import njit, prange
+from numba import njit
 
 from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import upsample_out_formula, upsample_out
-from ._common import as_float_image, from_planes, to_planes
+from ._common import as_float_image
+from .conv import _in_blocks, _threads
 
 UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
 _MODE_ALIASES = {"linear": "bilinear", "nearest_exact": "nearest-exact", "cubic": "bicubic"}
+# below this many output cells a resampling runs on the calling thread
+_SERIAL_CELLS = 1 << 18
 CUBIC_A = -0.75          # PyTorch's (and OpenCV's) bicubic convolution parameter
 
 
-@njit(cache=True, parallel=True)
-def _resample2d(x, iy, wy, ix, wx, out):  # pragma: no cover - compiled
-    """out[c, oy, ox] = Σ_i wy[oy, i] · Σ_j wx[ox, j] · x[c, iy[oy, i], ix[ox, j]]."""
-    n_c, out_h, out_w = out.shape
-    ty, tx = iy.shape[1], ix.shape[1]
-    for r in prange(n_c * out_h):
-        c = r // out_h
-        oy = r - c * out_h
-        for ox in range(out_w):
-            acc = np.float32(0.0)
+@njit(cache=True, nogil=True)
+def _horizontal(row, off, wx, h):  # pragma: no cover - compiled
+    """h[t] = 0 + Σ_j wx[j, t] · row[off[j, t]], taps in order (fused passes for 2 and 4 taps)."""
+    tx = off.shape[0]
+    n = h.shape[0]
+    if tx == 2:
+        o0, o1, w0, w1 = off[0], off[1], wx[0], wx[1]
+        for t in range(n):
+            h[t] = (np.float32(0.0) + w0[t] * row[o0[t]]) + w1[t] * row[o1[t]]
+    elif tx == 4:
+        o0, o1, o2, o3 = off[0], off[1], off[2], off[3]
+        w0, w1, w2, w3 = wx[0], wx[1], wx[2], wx[3]
+        for t in range(n):
+            h[t] = ((((np.float32(0.0) + w0[t] * row[o0[t]]) + w1[t] * row[o1[t]]) + w2[t] * row[o2[t]])
+                    + w3[t] * row[o3[t]])
+    else:
+        for t in range(n):
+            h[t] = np.float32(0.0)
+        for j in range(tx):
+            oj = off[j]
+            wj = wx[j]
+            for t in range(n):
+                h[t] += wj[t] * row[oj[t]]
+
+
+@njit(cache=True, nogil=True)
+def _resample_rows(x, iy, wy, off, wx, r0, r1, out):  # pragma: no cover - compiled
+    """Output rows r0..r1 of a separable resampling on channel-interleaved rows.
+
+    x is (H, W·C), out (H', W'·C). Horizontal pass: each input row the output rows need is
+    interpolated once into a small ring, h[t] = 0 + Σ_j wx[j, t] · row[off[j, t]] (``off`` holds
+    the interleaved source positions ix·C + c, unsigned so that no negative-index check is made);
+    vertical pass: out[oy, t] = 0 + Σ_i wy[oy, i] · h_{iy[oy, i]}[t], contiguous and vectorised.
+    The sums run in the same order as out[y, x] = Σ_i wy · (Σ_j wx · in), bit for bit.
+    """
+    ty = iy.shape[1]
+    tx = off.shape[0]
+    n_out = out.shape[1]
+    ring = np.empty((ty, n_out), dtype=np.float32)
+    tags = np.full(ty, -1, dtype=np.int64)
+    for oy in range(r0, r1):
+        for i in range(ty):
+            y = iy[oy, i]
+            slot = y % ty
+            if tags[slot] != y:
+                tags[slot] = y
+                _horizontal(x[y], off, wx, ring[slot])
+        dst = out[oy]
+        if ty == 2:         # (bi)linear: one fused pass
+            w0, w1 = wy[oy, 0], wy[oy, 1]
+            h0, h1 = ring[iy[oy, 0] % ty], ring[iy[oy, 1] % ty]
+            for t in range(n_out):
+                dst[t] = (np.float32(0.0) + w0 * h0[t]) + w1 * h1[t]
+        elif ty == 4:       # bicubic
+            w0, w1, w2, w3 = wy[oy, 0], wy[oy, 1], wy[oy, 2], wy[oy, 3]
+            h0, h1 = ring[iy[oy, 0] % ty], ring[iy[oy, 1] % ty]
+            h2, h3 = ring[iy[oy, 2] % ty], ring[iy[oy, 3] % ty]
+            for t in range(n_out):
+                dst[t] = (((np.float32(0.0) + w0 * h0[t]) + w1 * h1[t]) + w2 * h2[t]) + w3 * h3[t]
+        else:
+            for t in range(n_out):
+                dst[t] = np.float32(0.0)
             for i in range(ty):
-                row = np.float32(0.0)
-                y = iy[oy, i]
-                for j in range(tx):
-                    row += wx[ox, j] * x[c, y, ix[ox, j]]
-                acc += wy[oy, i] * row
-            out[c, oy, ox] = acc
+                w = wy[oy, i]
+                h = ring[iy[oy, i] % ty]
+                for t in range(n_out):
+                    dst[t] += w * h[t]
 
 
 @dataclass(frozen=True)
@@ -264,11 +317,17 @@ def plan_upsample(shape: Sequence[int], *, mode: str = "nearest", scale=None, si
 
 def run_upsample(arr: np.ndarray, plan: UpsamplePlan) -> np.ndarray:
     """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
-    planes = to_planes(arr)
-    out = np.empty((planes.shape[0], plan.out_h, plan.out_w), dtype=np.float32)
-    _resample2d(planes, np.ascontiguousarray(plan.y.index), np.ascontiguousarray(plan.y.weight),
-                np.ascontiguousarray(plan.x.index), np.ascontiguousarray(plan.x.weight), out)
-    return from_planes(out, arr.ndim == 2)
+    nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
+    rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
+    # per interleaved output position t = ox·C + c: the source positions ix·C + c and weights
+    chan = np.arange(nc, dtype=np.int64)
+    off = (plan.x.index.T[:, :, None] * nc + chan).reshape(plan.x.index.shape[1], -1).astype(np.uintp)
+    wx = np.ascontiguousarray(np.repeat(plan.x.weight.T, nc, axis=1), dtype=np.float32)
+    out = np.empty((plan.out_h, plan.out_w * nc), dtype=np.float32)
+    n_blocks = 1 if out.size < _SERIAL_CELLS else min(plan.out_h, 2 * _threads())
+    _in_blocks(_resample_rows, (rows, np.ascontiguousarray(plan.y.index), np.ascontiguousarray(plan.y.weight),
+                                off, wx), plan.out_h, n_blocks, out)
+    return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
 
 
 def upsample(image, *, mode: str = "nearest", scale=None, size=None, align_corners: bool = False) -> np.ndarray:
