@@ -162,7 +162,7 @@ def test_trace_model_nearest_blocks_and_weights():
 
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear", "bicubic"])
 @pytest.mark.parametrize("shape,scale", [((300, 301), 2), ((37, 50, 3), (1.7, 0.6)), ((9, 8, 4), 3),
-                                         ((600, 520), (0.5, 2.5))])
+                                         ((600, 520), (0.5, 2.5)), ((40, 50, 3), 2), ((33, 40), (1, 1.5))])
 def test_row_kernel_is_the_separable_sum_bit_for_bit(mode, shape, scale):
     # out = 0 + Σ_i wy·(0 + Σ_j wx·in) in float32, taps in order: NumPy does the same IEEE steps,
     # so the compiled kernel (ring of interpolated rows, several threads when big) must match exactly
