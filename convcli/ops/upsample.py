@@ -95,7 +95,6 @@ def _resample_rows(x, iy, wy, off, wx, period, r0, r1, out):  # pragma: no cover
     The sums run in the same order as out[y, x] = Σ_i wy · (Σ_j wx · in), bit for bit.
     """
     ty = iy.shape[1]
-    tx = off.shape[0]
     n_out = out.shape[1]
     ring = np.empty((ty, n_out), dtype=np.float32)
     tags = np.full(ty, -1, dtype=np.int64)
