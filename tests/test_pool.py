@@ -174,3 +174,22 @@ def test_trace_model_marks_pytorchs_winner():
     trace = pool_trace(SLIDE, plan, run_pool(SLIDE, plan), max_steps=100)
     assert trace.total_steps == 25 and len(trace.steps) == 25
     assert trace.steps[0].expression == "min(1) = 1  · 3 padded cells (+inf) never win"
+
+
+@pytest.mark.parametrize("shape", [(64, 66), (1030, 1024), (40, 34, 3), (17, 9, 4)])
+@pytest.mark.parametrize("mode", ["max", "min", "avg"])
+@pytest.mark.parametrize("size,stride", [(2, None), ((3, 2), (2, 1)), ((2, 3), (1, 3))])
+def test_unpadded_row_kernel_matches_the_general_kernel_bit_for_bit(shape, mode, size, stride):
+    # unpadded whole windows take the interleaved-row kernel (2×2 stride 2 on 2-D: a vectorised
+    # loop; big inputs: several threads); the general planar kernel must give the same bits, NaNs too
+    from convcli.ops.pool import _MODE_CODE, _pool2d, plan_pool
+    from convcli.ops._common import from_planes, to_planes
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 50).astype(np.float32)
+    x.reshape(-1)[rng.integers(0, x.size, 7)] = np.nan
+    plan = plan_pool(x.shape, mode=mode, size=size, stride=stride)
+    planes = to_planes(x)
+    ref = np.empty((planes.shape[0], plan.out_h, plan.out_w), np.float32)
+    _pool2d(planes, plan.size[0], plan.size[1], plan.stride[0], plan.stride[1], 0, 0, _MODE_CODE[mode], True, ref)
+    out = convcli.pool(x, mode=mode, size=size, stride=stride)
+    np.testing.assert_array_equal(out.view(np.uint32), from_planes(ref, x.ndim == 2).view(np.uint32))

@@ -262,3 +262,26 @@ def test_pixel_limit_checked_before_allocating():
     limits.set_max_pixels(100)
     with pytest.raises(LimitError, match="11×11"):
         convcli.tconv(np.ones((5, 5)), "box", stride=2)
+
+
+@pytest.mark.parametrize("shape", [(31, 40), (700, 650), (13, 9, 3), (6, 5, 4)])
+@pytest.mark.parametrize("params", [dict(stride=2), dict(stride=(3, 2), padding=(1, 2)),
+                                    dict(stride=2, padding=1, output_padding=1, dilation=(2, 1)),
+                                    dict(stride=(1, 4), padding=(0, 3), dilation=(1, 3), output_padding=(0, 2)),
+                                    dict(stride=1, padding=2, bias=1.5)])
+def test_phase_kernel_matches_the_planar_gather_bit_for_bit(shape, params):
+    # a 2-D kernel runs the stride-phase kernel on interleaved rows (several threads when big);
+    # the general planar gather kernel, used for 4-D kernels, must give the same bits
+    from convcli.ops._common import from_planes, to_planes
+    from convcli.ops.tconv import _tconv2d, plan_tconv
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 10).astype(np.float32)
+    k = rng.standard_normal((3, 4)).astype(np.float32)
+    plan = plan_tconv(x.shape, k, **params)
+    planes = to_planes(x)
+    w = np.ascontiguousarray(np.broadcast_to(k, (planes.shape[0], 1) + k.shape))
+    ref = np.empty((planes.shape[0], plan.out_h, plan.out_w), np.float32)
+    _tconv2d(planes, w, plan.bias, False, plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
+             plan.dilation[0], plan.dilation[1], ref)
+    out = convcli.tconv(x, k, **params)
+    np.testing.assert_array_equal(out.view(np.uint32), from_planes(ref, x.ndim == 2).view(np.uint32))

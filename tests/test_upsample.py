@@ -158,3 +158,24 @@ def test_trace_model_nearest_blocks_and_weights():
         total = sum(float(a) * float(b) for a, b in (t.replace("(", "").replace(")", "").split("×")
                                                      for t in step.terms))
         assert total == pytest.approx(step.value, rel=1e-3, abs=1e-2)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear", "bicubic"])
+@pytest.mark.parametrize("shape,scale", [((300, 301), 2), ((37, 50, 3), (1.7, 0.6)), ((9, 8, 4), 3),
+                                         ((600, 520), (0.5, 2.5)), ((40, 50, 3), 2), ((33, 40), (1, 1.5))])
+def test_row_kernel_is_the_separable_sum_bit_for_bit(mode, shape, scale):
+    # out = 0 + Σ_i wy·(0 + Σ_j wx·in) in float32, taps in order: NumPy does the same IEEE steps,
+    # so the compiled kernel (ring of interpolated rows, several threads when big) must match exactly
+    from convcli.ops.upsample import plan_upsample
+    rng = np.random.default_rng(len(shape))
+    x = (rng.standard_normal(shape) * 100).astype(np.float32)
+    x3 = x if x.ndim == 3 else x[:, :, None]
+    plan = plan_upsample(x.shape, mode=mode, scale=scale)
+    h = np.zeros((x3.shape[0], plan.out_w, x3.shape[2]), np.float32)
+    for j in range(plan.x.index.shape[1]):
+        h = h + plan.x.weight[:, j][None, :, None] * x3[:, plan.x.index[:, j], :]
+    ref = np.zeros((plan.out_h, plan.out_w, x3.shape[2]), np.float32)
+    for i in range(plan.y.index.shape[1]):
+        ref = ref + plan.y.weight[:, i][:, None, None] * h[plan.y.index[:, i]]
+    out = convcli.upsample(x, mode=mode, scale=scale)
+    np.testing.assert_array_equal(out.view(np.uint32), ref.reshape(out.shape).view(np.uint32))

@@ -19,7 +19,7 @@ from ..kernels import parse_kernel
 from ..limits import check_pixels
 from ..shapes import Pair, as_pair, tconv_out, tconv_out_formula
 from ._common import as_float_image, from_planes, to_planes
-from .conv import convolve
+from .conv import _SERIAL_WORK, _in_blocks, _threads, convolve
 
 
 @njit(cache=True, parallel=True)
@@ -55,6 +55,64 @@ def _tconv2d(x, w, bias, dense, sy, sx, py, px, dy, dx, out):  # pragma: no cove
         b = bias[co]
         for ox in range(out_w):
             out[co, oy, ox] = acc[ox] + b
+
+
+@njit(cache=True, nogil=True)
+def _tconv_rows(x, nc, k, bias, sy, sx, py, px, dy, dx, r0, r1, out):  # pragma: no cover - compiled
+    """Depthwise transposed convolution (one (kh, kw) kernel for every channel) on channel-interleaved
+    rows, output rows r0..r1: x is (H, W·C), out (H', W'·C).
+
+    Gather form split into the stride's phases along x: output column ox = q·sx + r collects, for
+    each tap (i, j) with (j·dx − px) ≡ r (mod sx), the input column q − ⌊(j·dx − px)/sx⌋. Each phase
+    r is accumulated in its own contiguous row ``acc[r]``, so every tap is one contiguous, vectorised
+    multiply-add of an input row slice; then the phases are interleaved into the output row. Taps are
+    added in the order of _tconv2d (i, then j), starting from 0, then the bias: the same bits.
+    """
+    in_h = x.shape[0]
+    in_w = x.shape[1] // nc
+    out_w = out.shape[1] // nc
+    kh, kw = k.shape
+    n_q = (out_w + sx - 1) // sx
+    acc = np.empty((sx, n_q * nc), dtype=np.float32)
+    for oy in range(r0, r1):
+        acc[:, :] = 0.0
+        for i in range(kh):
+            t = oy + py - i * dy
+            if t < 0 or t % sy != 0:
+                continue
+            iy = t // sy
+            if iy >= in_h:
+                continue
+            row = x[iy]
+            for j in range(kw):
+                x0 = j * dx - px                 # ox = ix·sx + x0
+                r = x0 % sx
+                qoff = (x0 - r) // sx            # q = ix + qoff
+                ix_lo = max(0, -qoff)
+                n_phase = (out_w - r + sx - 1) // sx     # output columns in phase r
+                ix_hi = min(in_w, n_phase - qoff)
+                if ix_hi <= ix_lo:
+                    continue
+                wt = k[i, j]
+                m = (ix_hi - ix_lo) * nc
+                src = row[ix_lo * nc:ix_lo * nc + m]
+                a0 = (ix_lo + qoff) * nc
+                dst = acc[r, a0:a0 + m]
+                for u in range(m):
+                    dst[u] += wt * src[u]
+        orow = out[oy]
+        for r in range(min(sx, out_w)):
+            n_phase = (out_w - r + sx - 1) // sx
+            a = acc[r]
+            if nc == 1:
+                b = bias[0]
+                for q in range(n_phase):
+                    orow[q * sx + r] = a[q] + b
+            else:
+                for q in range(n_phase):
+                    o = (q * sx + r) * nc
+                    for c in range(nc):
+                        orow[o + c] = a[q * nc + c] + bias[c]
 
 
 @dataclass(frozen=True)
@@ -142,6 +200,18 @@ def plan_tconv(shape: Sequence[int], kernel, *, stride=1, padding=0, output_padd
 
 def run_tconv(arr: np.ndarray, plan: TConvPlan) -> np.ndarray:
     """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+    if not plan.dense:
+        # one kernel for every channel: gather by stride phase on the interleaved rows (no transposes)
+        nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
+        rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
+        bias = plan.bias if plan.bias.size == nc else np.resize(plan.bias, nc).astype(np.float32)
+        out = np.empty((plan.out_h, plan.out_w * nc), dtype=np.float32)
+        work = rows.size * plan.kernel.size
+        n_blocks = 1 if work < _SERIAL_WORK else min(plan.out_h, 2 * _threads())
+        _in_blocks(_tconv_rows, (rows, nc, np.ascontiguousarray(plan.kernel, dtype=np.float32), bias,
+                                 plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
+                                 plan.dilation[0], plan.dilation[1]), plan.out_h, n_blocks, out)
+        return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
     x = to_planes(arr)
     if plan.dense:
         w = np.ascontiguousarray(plan.kernel, dtype=np.float32)

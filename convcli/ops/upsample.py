@@ -14,35 +14,117 @@ from typing import Sequence
 import numpy as np
 
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
-from numba import njit, prange
+from numba import njit
 
 from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import upsample_out_formula, upsample_out
-from ._common import as_float_image, from_planes, to_planes
+from ._common import as_float_image
+from .conv import _in_blocks, _threads
 
 UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
 _MODE_ALIASES = {"linear": "bilinear", "nearest_exact": "nearest-exact", "cubic": "bicubic"}
+# below this many output cells a resampling runs on the calling thread
+_SERIAL_CELLS = 1 << 18
 CUBIC_A = -0.75          # PyTorch's (and OpenCV's) bicubic convolution parameter
 
 
-@njit(cache=True, parallel=True)
-def _resample2d(x, iy, wy, ix, wx, out):  # pragma: no cover - compiled
-    """out[c, oy, ox] = Σ_i wy[oy, i] · Σ_j wx[ox, j] · x[c, iy[oy, i], ix[ox, j]]."""
-    n_c, out_h, out_w = out.shape
-    ty, tx = iy.shape[1], ix.shape[1]
-    for r in prange(n_c * out_h):
-        c = r // out_h
-        oy = r - c * out_h
-        for ox in range(out_w):
-            acc = np.float32(0.0)
+@njit(cache=True, nogil=True)
+def _horizontal(row, off, wx, period, h):  # pragma: no cover - compiled
+    """h[t] = 0 + Σ_j wx[j, t] · row[off[j, t]], taps in order (fused passes for 2 and 4 taps).
+
+    ``period`` = (t0, n, p, step): for t0 <= t < t0 + n·p the tables repeat every p positions with
+    the offsets advanced by ``step`` (e.g. ×2: p = 2·C, step = C), so the middle of the row reads
+    contiguous slices instead of gathering through the tables; n = 0: no such run."""
+    tx = off.shape[0]
+    n = h.shape[0]
+    if tx == 2 and period[1] > 0:
+        # the periodic middle: no index tables, contiguous source slices
+        t0, n_per, p, step = period[0], period[1], period[2], period[3]
+        t1 = t0 + n_per * p
+        for t in range(t0):
+            h[t] = (np.float32(0.0) + wx[0, t] * row[off[0, t]]) + wx[1, t] * row[off[1, t]]
+        for t in range(t1, n):
+            h[t] = (np.float32(0.0) + wx[0, t] * row[off[0, t]]) + wx[1, t] * row[off[1, t]]
+        if p == 2 and step == 1:        # ×2 on one channel: both phases in one vectorised loop
+            wa0, wa1, wb0, wb1 = wx[0, t0], wx[1, t0], wx[0, t0 + 1], wx[1, t0 + 1]
+            ba0, ba1, bb0, bb1 = off[0, t0], off[1, t0], off[0, t0 + 1], off[1, t0 + 1]
+            sa0 = row[ba0:ba0 + n_per]
+            sa1 = row[ba1:ba1 + n_per]
+            sb0 = row[bb0:bb0 + n_per]
+            sb1 = row[bb1:bb1 + n_per]
+            hs = h[t0:t1]
+            for q in range(n_per):
+                hs[2 * q] = (np.float32(0.0) + wa0 * sa0[q]) + wa1 * sa1[q]
+                hs[2 * q + 1] = (np.float32(0.0) + wb0 * sb0[q]) + wb1 * sb1[q]
+        else:
+            for r in range(p):
+                w0, w1 = wx[0, t0 + r], wx[1, t0 + r]
+                b0, b1 = off[0, t0 + r], off[1, t0 + r]
+                for q in range(n_per):
+                    h[t0 + q * p + r] = ((np.float32(0.0) + w0 * row[b0 + q * step])
+                                         + w1 * row[b1 + q * step])
+    elif tx == 2:
+        o0, o1, w0, w1 = off[0], off[1], wx[0], wx[1]
+        for t in range(n):
+            h[t] = (np.float32(0.0) + w0[t] * row[o0[t]]) + w1[t] * row[o1[t]]
+    elif tx == 4:
+        o0, o1, o2, o3 = off[0], off[1], off[2], off[3]
+        w0, w1, w2, w3 = wx[0], wx[1], wx[2], wx[3]
+        for t in range(n):
+            h[t] = ((((np.float32(0.0) + w0[t] * row[o0[t]]) + w1[t] * row[o1[t]]) + w2[t] * row[o2[t]])
+                    + w3[t] * row[o3[t]])
+    else:
+        for t in range(n):
+            h[t] = np.float32(0.0)
+        for j in range(tx):
+            oj = off[j]
+            wj = wx[j]
+            for t in range(n):
+                h[t] += wj[t] * row[oj[t]]
+
+
+@njit(cache=True, nogil=True)
+def _resample_rows(x, iy, wy, off, wx, period, r0, r1, out):  # pragma: no cover - compiled
+    """Output rows r0..r1 of a separable resampling on channel-interleaved rows.
+
+    x is (H, W·C), out (H', W'·C). Horizontal pass: each input row the output rows need is
+    interpolated once into a small ring, h[t] = 0 + Σ_j wx[j, t] · row[off[j, t]] (``off`` holds
+    the interleaved source positions ix·C + c, unsigned so that no negative-index check is made);
+    vertical pass: out[oy, t] = 0 + Σ_i wy[oy, i] · h_{iy[oy, i]}[t], contiguous and vectorised.
+    The sums run in the same order as out[y, x] = Σ_i wy · (Σ_j wx · in), bit for bit.
+    """
+    ty = iy.shape[1]
+    n_out = out.shape[1]
+    ring = np.empty((ty, n_out), dtype=np.float32)
+    tags = np.full(ty, -1, dtype=np.int64)
+    for oy in range(r0, r1):
+        for i in range(ty):
+            y = iy[oy, i]
+            slot = y % ty
+            if tags[slot] != y:
+                tags[slot] = y
+                _horizontal(x[y], off, wx, period, ring[slot])
+        dst = out[oy]
+        if ty == 2:         # (bi)linear: one fused pass
+            w0, w1 = wy[oy, 0], wy[oy, 1]
+            h0, h1 = ring[iy[oy, 0] % ty], ring[iy[oy, 1] % ty]
+            for t in range(n_out):
+                dst[t] = (np.float32(0.0) + w0 * h0[t]) + w1 * h1[t]
+        elif ty == 4:       # bicubic
+            w0, w1, w2, w3 = wy[oy, 0], wy[oy, 1], wy[oy, 2], wy[oy, 3]
+            h0, h1 = ring[iy[oy, 0] % ty], ring[iy[oy, 1] % ty]
+            h2, h3 = ring[iy[oy, 2] % ty], ring[iy[oy, 3] % ty]
+            for t in range(n_out):
+                dst[t] = (((np.float32(0.0) + w0 * h0[t]) + w1 * h1[t]) + w2 * h2[t]) + w3 * h3[t]
+        else:
+            for t in range(n_out):
+                dst[t] = np.float32(0.0)
             for i in range(ty):
-                row = np.float32(0.0)
-                y = iy[oy, i]
-                for j in range(tx):
-                    row += wx[ox, j] * x[c, y, ix[ox, j]]
-                acc += wy[oy, i] * row
-            out[c, oy, ox] = acc
+                w = wy[oy, i]
+                h = ring[iy[oy, i] % ty]
+                for t in range(n_out):
+                    dst[t] += w * h[t]
 
 
 @dataclass(frozen=True)
@@ -262,13 +344,60 @@ def plan_upsample(shape: Sequence[int], *, mode: str = "nearest", scale=None, si
                         axis_taps(w, out_w, m, scales[1], bool(align_corners), shortcuts))
 
 
+def _periodic_run(off: np.ndarray, wx: np.ndarray) -> np.ndarray:
+    """(t0, n, p, step) of the longest stretch where the horizontal tables repeat every p output
+    positions with offsets advanced by step (the same weights bit for bit); n = 0 when there is none.
+
+    Tried for p = (output cells per input cell)·C, which catches integer factors such as ×2."""
+    none = np.zeros(4, dtype=np.int64)
+    n = off.shape[1]
+    if off.shape[0] != 2 or n < 64:
+        return none
+    spread = int(off[0, -1]) - int(off[0, 0])
+    if spread <= 0:
+        return none
+    best = none
+    for p, step in _period_candidates(off, n):
+        same = np.all((off[:, p:] - off[:, :-p] == step) & (wx[:, p:].view(np.uint32) == wx[:, :-p].view(np.uint32)),
+                      axis=0)                    # same[t]: position t + p repeats position t
+        # longest run of True in same -> positions t0 .. t0 + len + p - 1 are periodic
+        padded = np.concatenate(([False], same, [False]))
+        edges = np.flatnonzero(padded[1:] != padded[:-1])
+        if edges.size == 0:
+            continue
+        lengths = edges[1::2] - edges[::2]
+        i = int(np.argmax(lengths))
+        t0, count = int(edges[2 * i]), (int(lengths[i]) + p) // p
+        if count >= 8 and count > best[1]:
+            best = np.array([t0, count, p, step], dtype=np.int64)
+    return best
+
+
+def _period_candidates(off: np.ndarray, n: int):
+    """(p, step) pairs worth trying: the smallest p whose offsets advance by a whole step."""
+    out = []
+    for p in range(1, 17):
+        d = off[0, p:] - off[0, :-p]
+        mid = d[n // 4: 3 * n // 4]
+        if mid.size and np.all(mid == mid[0]) and mid[0] > 0:
+            out.append((p, int(mid[0])))
+            break
+    return out
+
+
 def run_upsample(arr: np.ndarray, plan: UpsamplePlan) -> np.ndarray:
     """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
-    planes = to_planes(arr)
-    out = np.empty((planes.shape[0], plan.out_h, plan.out_w), dtype=np.float32)
-    _resample2d(planes, np.ascontiguousarray(plan.y.index), np.ascontiguousarray(plan.y.weight),
-                np.ascontiguousarray(plan.x.index), np.ascontiguousarray(plan.x.weight), out)
-    return from_planes(out, arr.ndim == 2)
+    nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
+    rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
+    # per interleaved output position t = ox·C + c: the source positions ix·C + c and weights
+    chan = np.arange(nc, dtype=np.int64)
+    off = (plan.x.index.T[:, :, None] * nc + chan).reshape(plan.x.index.shape[1], -1).astype(np.uintp)
+    wx = np.ascontiguousarray(np.repeat(plan.x.weight.T, nc, axis=1), dtype=np.float32)
+    out = np.empty((plan.out_h, plan.out_w * nc), dtype=np.float32)
+    n_blocks = 1 if out.size < _SERIAL_CELLS else min(plan.out_h, 2 * _threads())
+    _in_blocks(_resample_rows, (rows, np.ascontiguousarray(plan.y.index), np.ascontiguousarray(plan.y.weight),
+                                off, wx, _periodic_run(off, wx)), plan.out_h, n_blocks, out)
+    return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
 
 
 def upsample(image, *, mode: str = "nearest", scale=None, size=None, align_corners: bool = False) -> np.ndarray:
