@@ -138,18 +138,23 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
               alpha: str = "keep", matrix: str | None = None, stdin_bytes: Callable[[], bytes] | None = None,
               stdout_write: Callable[[bytes], None] | None = None,
               on_record: Callable[[Record], None] | None = None,
-              on_result: Callable[[imageio.Loaded, Outcome], None] | None = None) -> list[Record]:
+              on_result: Callable[[imageio.Loaded, Outcome], None] | None = None,
+              expanded: list[tuple[str, str | None]] | None = None) -> list[Record]:
     """Run ``step`` over every input; write each result (``output`` for one input, else into ``out_dir``).
 
     Decoding and encoding run in ``jobs`` threads (Pillow releases the GIL) while the op itself
     runs in the calling thread, where Numba already uses every core. A failing input is recorded
     and skipped; the others are still written. Outputs are written atomically and never replace an
     input of the batch. ``on_result`` sees each loaded input and its outcome (for traces, tables).
+    ``expanded``: ``inputs`` already run through :func:`expand_inputs` (to expand them only once).
     """
     fmt = check_format(fmt)
     if matrix is not None and inputs:
         raise ParameterError("give either INPUT or --matrix, not both")
-    expanded = [("--matrix", None)] if matrix is not None else expand_inputs(inputs)
+    if matrix is not None:
+        expanded = [("--matrix", None)]
+    elif expanded is None:
+        expanded = expand_inputs(inputs)
     if not expanded:
         raise ParameterError("missing INPUT (files, directories, glob patterns, - for stdin, or --matrix \"...\")")
     if output is not None and len(expanded) > 1:

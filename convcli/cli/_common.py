@@ -284,7 +284,8 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
             raise ParameterError("refusing to write image data to a terminal; redirect stdout (-o - > out.png)")
     elif output is not None:
         check_output(output, inputs[0] if len(inputs) == 1 else None)
-    expanded_count = len(batch.expand_inputs(inputs)) if inputs else (1 if matrix is not None else 0)
+    expanded = batch.expand_inputs(inputs) if inputs and matrix is None else None
+    expanded_count = len(expanded) if expanded is not None else (1 if matrix is not None else 0)
     if expanded_count > 1 and output is None and out_dir is None and not json_out:
         raise ParameterError(f"{expanded_count} inputs: give --out-dir DIR for their outputs (or --json for statistics only)")
     single = expanded_count <= 1
@@ -314,7 +315,8 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
         records = batch.run_batch(
             inputs, step, out_dir=out_dir, output=output, fmt=fmt, name=name, jobs=jobs, gray=gray, alpha=alpha,
             matrix=matrix, stdin_bytes=lambda: sys.stdin.buffer.read(),
-            stdout_write=batch.stdout_binary_writer(), on_record=on_record, on_result=on_result)
+            stdout_write=batch.stdout_binary_writer(), on_record=on_record, on_result=on_result,
+            expanded=expanded)
     if json_out:
         doc = {"records": [r.as_dict() for r in records], "written": written, "failed": failed,
                "seconds": round(_time.perf_counter() - started, 6)}

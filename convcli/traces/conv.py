@@ -5,8 +5,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..ops.conv import ConvPlan, pad_input
-from ..ops._common import to_planes
-from .model import GridView, Step, Trace, fmt, fmt_factor, move_text, parse_region, region_cells
+from .model import GridView, Step, Trace, channel_plane, fmt, fmt_factor, move_text, parse_region, region_cells
 
 DEFAULT_MAX_STEPS = 25
 
@@ -20,16 +19,11 @@ def conv_trace(image: np.ndarray, plan: ConvPlan, result: np.ndarray, *, channel
     if plan.dense:
         raise ParameterError("--trace draws 2-D kernels (one channel at a time); a 4-D weight mixes "
                              "channels: trace it per input channel with a 2-D slice of it")
-    planes = to_planes(image)
-    n_c = planes.shape[0]
-    if not 0 <= channel < n_c:
-        raise ParameterError(f"channel {channel} does not exist: the input has {n_c} channel(s) (0..{n_c - 1})")
-    if max_steps < 1:
-        raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
+    plane, n_c = channel_plane(image, channel, max_steps)
     g = plan.geometry
     pt, _, pl, _ = g.pad
     (sy, sx), (dy, dx) = g.stride, g.dilation
-    xp = pad_input(planes[channel:channel + 1], plan)[0]
+    xp = pad_input(plane[None], plan)[0]
     res = result if result.ndim == 2 else result[:, :, channel]
     k = plan.kernel
     kh, kw = k.shape

@@ -137,3 +137,17 @@ def region_cells(out_h: int, out_w: int, centre_of, region, in_shape: tuple[int,
             if y0 <= cy < y0 + rh and x0 <= cx < x0 + rw:
                 cells.append((oy, ox))
     return cells, region
+
+
+def channel_plane(image: np.ndarray, channel: int, max_steps: int) -> tuple[np.ndarray, int]:
+    """The (H, W) float32 plane of ``channel`` of an (H, W) or (H, W, C) input, and C.
+
+    Every trace starts here, so that a bad --channel or --max-steps reads the same for every op.
+    """
+    arr = np.asarray(image, dtype=np.float32)
+    n_c = 1 if arr.ndim == 2 else arr.shape[2]
+    if not 0 <= channel < n_c:
+        raise ParameterError(f"channel {channel} does not exist: the input has {n_c} channel(s) (0..{n_c - 1})")
+    if max_steps < 1:
+        raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
+    return np.ascontiguousarray(arr if arr.ndim == 2 else arr[:, :, channel]), n_c

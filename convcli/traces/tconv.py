@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..ops._common import to_planes
 from ..ops.conv import ConvPlan, run_plan
 from ..ops.tconv import TConvPlan
 from ..shapes import ConvGeometry
 from .conv import conv_trace
-from .model import GridView, Step, Trace, fmt, fmt_factor, parse_region, region_cells
+from .model import GridView, Step, Trace, channel_plane, fmt, fmt_factor, parse_region, region_cells
 
 DEFAULT_MAX_STEPS = 25
 VIEWS = ("scatter", "zeros")
@@ -26,13 +25,7 @@ def _channel_plane(image: np.ndarray, plan: TConvPlan, channel: int, max_steps: 
     if plan.dense:
         raise ParameterError("--trace draws 2-D kernels (one channel at a time); a 4-D weight mixes "
                              "channels: trace it per channel pair with a 2-D slice w[ci, co] of it")
-    planes = to_planes(image)
-    n_c = planes.shape[0]
-    if not 0 <= channel < n_c:
-        raise ParameterError(f"channel {channel} does not exist: the input has {n_c} channel(s) (0..{n_c - 1})")
-    if max_steps < 1:
-        raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
-    return planes[channel]
+    return channel_plane(image, channel, max_steps)[0]
 
 
 def _notes(plan: TConvPlan) -> list[str]:

@@ -8,9 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..ops._common import to_planes
 from ..ops.upsample import UpsamplePlan
-from .model import GridView, Step, Trace, fmt, fmt_factor, parse_region, region_cells
+from .model import GridView, Step, Trace, channel_plane, fmt, fmt_factor, parse_region, region_cells
 
 DEFAULT_MAX_STEPS = 25
 _TITLES = {
@@ -29,13 +28,8 @@ def _span(values: list[int], word: str) -> str:
 def upsample_trace(image: np.ndarray, plan: UpsamplePlan, result: np.ndarray, *, channel: int = 0,
                    region=None, max_steps: int = DEFAULT_MAX_STEPS) -> Trace:
     """Build the trace of ``plan`` on ``image`` (float32 (H, W) or (H, W, C)) for one channel."""
-    planes = to_planes(image)
-    n_c = planes.shape[0]
-    if not 0 <= channel < n_c:
-        raise ParameterError(f"channel {channel} does not exist: the input has {n_c} channel(s) (0..{n_c - 1})")
-    if max_steps < 1:
-        raise ParameterError(f"--max-steps must be at least 1, got {max_steps}")
-    x = planes[channel]
+    plane, n_c = channel_plane(image, channel, max_steps)
+    x = plane
     h, w = x.shape
     res = result if result.ndim == 2 else result[:, :, channel]
     ty, tx = plan.y, plan.x
