@@ -246,6 +246,31 @@ def trace_output(*, trace_format=None, trace_out: str | None = None, animate: bo
                        delay=DEFAULT_DELAY if delay is None else delay, step=step_through)
 
 
+def op_step(plan_for, run, build_trace, *, carry, rule: str, alpha, trace: bool, view, region, max_steps: int,
+            channel: int):
+    """The per-input step of an op that plans, runs and may trace (convolve, pool, upsample).
+
+    ``plan_for(shape)`` checks the options against the input; ``run(data, plan)`` computes;
+    ``build_trace(data, plan, result, ...)`` makes the trace; ``carry(alpha, plan)`` moves a kept
+    alpha channel through the same geometry (pool and upsample run the op itself on it).
+    """
+    from ..batch import Outcome
+
+    keep_alpha = AlphaMode(alpha) == AlphaMode.keep
+
+    def step(loaded) -> Outcome:
+        plan = plan_for(loaded.data.shape)
+        result = run(loaded.data, plan)
+        if trace:
+            show_trace(build_trace(loaded.data, plan, result, channel=channel, region=region,
+                                   max_steps=max_steps), view)
+        moved = carry(loaded.alpha, plan) if loaded.alpha is not None and keep_alpha else None
+        formulas = plan.geometry.formulas() if hasattr(plan, "geometry") else plan.formulas()
+        return Outcome(result, range_mode=rule, alpha=moved, formulas=formulas)
+
+    return step
+
+
 def show_trace(made, view) -> None:
     """Print (or export, play, step through) a built trace."""
     from ..render.present import present_trace

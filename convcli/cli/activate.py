@@ -132,7 +132,8 @@ def _clean(obj):
     return obj
 
 
-@op_command(activate_step, epilog=EPILOG, drop=("alpha", "range_mode", "region", "channel"), replace={"json_out": ActivateJsonOpt, "trace": ActivateTraceOpt}, defaults={"max_steps": DEFAULT_MAX_STEPS})
+@op_command(activate_step, epilog=EPILOG, drop=("alpha", "range_mode", "region", "channel"),
+            replace={"json_out": ActivateJsonOpt, "trace": ActivateTraceOpt}, defaults={"max_steps": DEFAULT_MAX_STEPS})
 def activate(
     fn: Annotated[Function, typer.Option(
         "--fn", "-f", case_sensitive=False, show_default=False,

@@ -6,12 +6,11 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..batch import Outcome
 from ..imageio import resolve_range
 from ..ops.conv import carry_alpha, conv_settings, run_plan
 from ..traces.conv import DEFAULT_MAX_STEPS, conv_trace
-from ._common import (GEOMETRY_PANEL, AlphaMode, PaddingMode, RangeMode, op_command, parse_floats, parse_padding,
-                      parse_pair, show_trace, trace_output)
+from ._common import (GEOMETRY_PANEL, AlphaMode, PaddingMode, RangeMode, op_command, op_step, parse_floats,
+                      parse_padding, parse_pair, trace_output)
 
 EPILOG = (
     "Examples:  convcli convolve photo.jpg -k sobel-x --padding same -o edges.png  ·  "
@@ -63,18 +62,8 @@ def convolve_step(*, kernel: str, stride: str = "1", padding: str = "0",
     kernel_sums = k.sum(axis=(1, 2, 3)) if k.ndim == 4 else np.array([k.sum()])
     rule = resolve_range(RangeMode(range_mode).value, float(kernel_sums.min()))
 
-    def step(loaded) -> Outcome:
-        plan = settings.plan(loaded.data.shape)
-        result = run_plan(loaded.data, plan)
-        if trace:
-            show_trace(conv_trace(loaded.data, plan, result, channel=channel, region=region,
-                                                   max_steps=max_steps), view)
-        carried = None
-        if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
-            carried = carry_alpha(loaded.alpha, plan)
-        return Outcome(result, range_mode=rule, alpha=carried, formulas=plan.geometry.formulas())
-
-    return step
+    return op_step(settings.plan, run_plan, conv_trace, carry=carry_alpha, rule=rule, alpha=alpha, trace=trace,
+                   view=view, region=region, max_steps=max_steps, channel=channel)
 
 
 @op_command(convolve_step, epilog=EPILOG)

@@ -9,10 +9,9 @@ import typer
 from ..imageio import resolve_range
 from ..ops.pool import plan_pool, run_pool
 from ..traces.pool import DEFAULT_MAX_STEPS, pool_trace
-from ..batch import Outcome
 from ..shapes import as_pair
-from ._common import (GEOMETRY_PANEL, AlphaMode, GeometricAlphaOpt, GeometricRangeOpt, RangeMode, op_command, parse_pair,
-                      show_trace, trace_output)
+from ._common import (GEOMETRY_PANEL, AlphaMode, GeometricAlphaOpt, GeometricRangeOpt, RangeMode, op_command, op_step,
+                      parse_pair, trace_output)
 
 EPILOG = (
     "Examples:  convcli pool sample_images/slide_pool_4x4.csv --mode max --trace  ·  "
@@ -40,18 +39,8 @@ def pool_step(*, mode: PoolMode = PoolMode.max, size: str = "2", stride: str | N
                     count_include_pad=count_include_pad)
     rule = resolve_range(RangeMode(range_mode).value, None)
 
-    def step(loaded) -> Outcome:
-        plan = plan_pool(loaded.data.shape, **geometry)
-        result = run_pool(loaded.data, plan)
-        if trace:
-            show_trace(pool_trace(loaded.data, plan, result, channel=channel, region=region,
-                                                   max_steps=max_steps), view)
-        pooled_alpha = None
-        if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
-            pooled_alpha = run_pool(loaded.alpha, plan)
-        return Outcome(result, range_mode=rule, alpha=pooled_alpha, formulas=plan.formulas())
-
-    return step
+    return op_step(lambda shape: plan_pool(shape, **geometry), run_pool, pool_trace, carry=run_pool, rule=rule,
+                   alpha=alpha, trace=trace, view=view, region=region, max_steps=max_steps, channel=channel)
 
 
 @op_command(pool_step, epilog=EPILOG, replace={"alpha": GeometricAlphaOpt, "range_mode": GeometricRangeOpt})

@@ -10,9 +10,8 @@ from ..errors import ParameterError
 from ..imageio import resolve_range
 from ..ops.upsample import plan_upsample, run_upsample
 from ..traces.upsample import DEFAULT_MAX_STEPS, upsample_trace
-from ._common import (GEOMETRY_PANEL, AlphaMode, GeometricAlphaOpt, GeometricRangeOpt, RangeMode, op_command,
-                      parse_floats, parse_pair, show_trace, trace_output)
-from ..batch import Outcome
+from ._common import (GEOMETRY_PANEL, AlphaMode, GeometricAlphaOpt, GeometricRangeOpt, RangeMode, op_command, op_step,
+                      parse_floats, parse_pair, trace_output)
 
 EPILOG = (
     "Examples:  convcli upsample sample_images/slide_upsample_2x2.csv --scale 2 --trace  ·  "
@@ -47,19 +46,10 @@ def upsample_step(*, mode: UpsampleMode = UpsampleMode.nearest, scale: str | Non
     rule = resolve_range(RangeMode(range_mode).value, None)
     mode_name = UpsampleMode(mode).value
 
-    def step(loaded) -> Outcome:
-        plan = plan_upsample(loaded.data.shape, mode=mode_name, scale=factors, size=target,
-                             align_corners=align_corners)
-        result = run_upsample(loaded.data, plan)
-        if trace:
-            show_trace(upsample_trace(loaded.data, plan, result, channel=channel, region=region,
-                                                       max_steps=max_steps), view)
-        resized_alpha = None
-        if loaded.alpha is not None and AlphaMode(alpha) == AlphaMode.keep:
-            resized_alpha = run_upsample(loaded.alpha, plan)
-        return Outcome(result, range_mode=rule, alpha=resized_alpha, formulas=plan.formulas())
-
-    return step
+    return op_step(lambda shape: plan_upsample(shape, mode=mode_name, scale=factors, size=target,
+                                               align_corners=align_corners),
+                   run_upsample, upsample_trace, carry=run_upsample, rule=rule, alpha=alpha, trace=trace, view=view,
+                   region=region, max_steps=max_steps, channel=channel)
 
 
 @op_command(upsample_step, epilog=EPILOG, replace={"alpha": GeometricAlphaOpt, "range_mode": GeometricRangeOpt})
