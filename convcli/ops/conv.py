@@ -146,30 +146,29 @@ def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1, ou
     kh = k.shape[0]
     span = dy * (kh - 1) + 1
     pwc = (pl + w + pr) * nc
-    if True:
-        ring = np.empty((span, pwc), dtype=np.float32)
-        tags = np.full(span, -1, dtype=np.int64)
-        slots = np.empty(kh, dtype=np.int64)
-        acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
-        for oy in range(r0, r1):
-            _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots)
+    ring = np.empty((span, pwc), dtype=np.float32)
+    tags = np.full(span, -1, dtype=np.int64)
+    slots = np.empty(kh, dtype=np.int64)
+    acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
+    for oy in range(r0, r1):
+        _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots)
+        for i in range(kh):
+            slot = slots[i]
+            if slot >= 0 and tags[slot] <= -2:
+                tags[slot] = -2 - tags[slot]
+                _fill_padded_row(x, tags[slot], nc, pl, mode, ring[slot])
+        for c0 in range(0, n_out, _CHUNK):
+            m = min(_CHUNK, n_out - c0)
+            for t in range(m):
+                acc[t] = 0.0
             for i in range(kh):
                 slot = slots[i]
-                if slot >= 0 and tags[slot] <= -2:
-                    tags[slot] = -2 - tags[slot]
-                    _fill_padded_row(x, tags[slot], nc, pl, mode, ring[slot])
-            for c0 in range(0, n_out, _CHUNK):
-                m = min(_CHUNK, n_out - c0)
-                for t in range(m):
-                    acc[t] = 0.0
-                for i in range(kh):
-                    slot = slots[i]
-                    if slot >= 0:
-                        _taps_1d(ring[slot], k[i], dx, nc, sx, c0, m, acc)
-                dst = out[oy, c0:c0 + m]
-                b_chunk = bias_row[c0:c0 + m]
-                for t in range(m):
-                    dst[t] = acc[t] + b_chunk[t]
+                if slot >= 0:
+                    _taps_1d(ring[slot], k[i], dx, nc, sx, c0, m, acc)
+            dst = out[oy, c0:c0 + m]
+            b_chunk = bias_row[c0:c0 + m]
+            for t in range(m):
+                dst[t] = acc[t] + b_chunk[t]
 
 
 @njit(cache=True, nogil=True)
@@ -183,61 +182,60 @@ def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, 
     kh = kcol.shape[0]
     span = dy * (kh - 1) + 1
     pwc = (pl + w + pr) * nc
-    if True:
-        ring = np.empty((span, n_out), dtype=np.float32)
-        padded = np.empty(pwc, dtype=np.float32)
-        tags = np.full(span, -1, dtype=np.int64)
-        slots = np.empty(kh, dtype=np.int64)
-        live = np.empty(kh, dtype=np.int64)
-        col = np.empty(kh, dtype=np.float32)
-        acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
-        for oy in range(r0, r1):
-            _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots)
-            for i in range(kh):
-                slot = slots[i]
-                if slot >= 0 and tags[slot] <= -2:
-                    tags[slot] = -2 - tags[slot]
-                    _fill_padded_row(x, tags[slot], nc, pl, mode, padded)
-                    filtered = ring[slot]
-                    for c0 in range(0, n_out, _CHUNK):
-                        m = min(_CHUNK, n_out - c0)
-                        for t in range(m):
-                            acc[t] = 0.0
-                        _taps_1d(padded, krow, dx, nc, sx, c0, m, acc)
-                        dst = filtered[c0:c0 + m]
-                        for t in range(m):
-                            dst[t] = acc[t]
-            # the vertical pass over the live (non-zero) rows, four rows per pass over the chunk
-            n_live = 0
-            for i in range(kh):
-                if slots[i] >= 0:
-                    live[n_live] = slots[i]
-                    col[n_live] = kcol[i]
-                    n_live += 1
-            for c0 in range(0, n_out, _CHUNK):
-                m = min(_CHUNK, n_out - c0)
-                for t in range(m):
-                    acc[t] = 0.0
-                i = 0
-                while i + 4 <= n_live:
-                    w0, w1, w2, w3 = col[i], col[i + 1], col[i + 2], col[i + 3]
-                    s0 = ring[live[i], c0:c0 + m]
-                    s1 = ring[live[i + 1], c0:c0 + m]
-                    s2 = ring[live[i + 2], c0:c0 + m]
-                    s3 = ring[live[i + 3], c0:c0 + m]
+    ring = np.empty((span, n_out), dtype=np.float32)
+    padded = np.empty(pwc, dtype=np.float32)
+    tags = np.full(span, -1, dtype=np.int64)
+    slots = np.empty(kh, dtype=np.int64)
+    live = np.empty(kh, dtype=np.int64)
+    col = np.empty(kh, dtype=np.float32)
+    acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
+    for oy in range(r0, r1):
+        _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots)
+        for i in range(kh):
+            slot = slots[i]
+            if slot >= 0 and tags[slot] <= -2:
+                tags[slot] = -2 - tags[slot]
+                _fill_padded_row(x, tags[slot], nc, pl, mode, padded)
+                filtered = ring[slot]
+                for c0 in range(0, n_out, _CHUNK):
+                    m = min(_CHUNK, n_out - c0)
                     for t in range(m):
-                        acc[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t] + w3 * s3[t]
-                    i += 4
-                while i < n_live:
-                    wi = col[i]
-                    s0 = ring[live[i], c0:c0 + m]
+                        acc[t] = 0.0
+                    _taps_1d(padded, krow, dx, nc, sx, c0, m, acc)
+                    dst = filtered[c0:c0 + m]
                     for t in range(m):
-                        acc[t] += wi * s0[t]
-                    i += 1
-                dst = out[oy, c0:c0 + m]
-                b_chunk = bias_row[c0:c0 + m]
+                        dst[t] = acc[t]
+        # the vertical pass over the live (non-zero) rows, four rows per pass over the chunk
+        n_live = 0
+        for i in range(kh):
+            if slots[i] >= 0:
+                live[n_live] = slots[i]
+                col[n_live] = kcol[i]
+                n_live += 1
+        for c0 in range(0, n_out, _CHUNK):
+            m = min(_CHUNK, n_out - c0)
+            for t in range(m):
+                acc[t] = 0.0
+            i = 0
+            while i + 4 <= n_live:
+                w0, w1, w2, w3 = col[i], col[i + 1], col[i + 2], col[i + 3]
+                s0 = ring[live[i], c0:c0 + m]
+                s1 = ring[live[i + 1], c0:c0 + m]
+                s2 = ring[live[i + 2], c0:c0 + m]
+                s3 = ring[live[i + 3], c0:c0 + m]
                 for t in range(m):
-                    dst[t] = acc[t] + b_chunk[t]
+                    acc[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t] + w3 * s3[t]
+                i += 4
+            while i < n_live:
+                wi = col[i]
+                s0 = ring[live[i], c0:c0 + m]
+                for t in range(m):
+                    acc[t] += wi * s0[t]
+                i += 1
+            dst = out[oy, c0:c0 + m]
+            b_chunk = bias_row[c0:c0 + m]
+            for t in range(m):
+                dst[t] = acc[t] + b_chunk[t]
 
 
 @njit(cache=True, parallel=True)
