@@ -21,7 +21,6 @@ IMAGE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".
               ".bmp": "BMP", ".webp": "WEBP"}
 READ_IMAGE_EXTS = set(IMAGE_EXTS) | {".gif"}
 MATRIX_EXTS = {".npy", ".csv", ".txt"}
-RANGE_MODES = ("auto", "clip", "abs", "rescale", "offset")
 ALPHA_MODES = ("keep", "drop", "filter")
 
 

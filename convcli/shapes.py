@@ -138,9 +138,6 @@ class ConvGeometry:
         ]
 
 
-PADDING_WORDS = ("valid", "same", "full")
-
-
 def resolve_conv_padding(padding: int | str | Sequence[int], k: Pair, dilation: Pair,
                          stride: Pair) -> tuple[int, int, int, int]:
     """Padding spec -> (top, bottom, left, right).

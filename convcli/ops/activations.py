@@ -80,7 +80,7 @@ def _one(code, x, alpha):  # pragma: no cover - compiled
         s = _sigmoid(x)
         return x * s, s * (1.0 + x * (1.0 - s))
     # softplus, beta = 1, threshold = 20
-    if x > 20.0:
+    if x > SOFTPLUS_THRESHOLD:
         return x, 1.0
     if x > 0.0:
         y = x + math.log1p(math.exp(-x))

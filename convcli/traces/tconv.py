@@ -18,7 +18,6 @@ from .conv import conv_trace
 from .model import GridView, Step, Trace, channel_plane, fmt, fmt_factor, parse_region, region_cells
 
 DEFAULT_MAX_STEPS = 25
-VIEWS = ("scatter", "zeros")
 
 
 def _channel_plane(image: np.ndarray, plan: TConvPlan, channel: int, max_steps: int) -> np.ndarray:
