@@ -184,3 +184,30 @@ def test_display_range_of_gelu_includes_its_dip():
     values = [activation_reference(x, "gelu")[0] for x in np.linspace(-3, 3, 60001)]
     assert lo == pytest.approx(min(values), abs=1e-5) and hi == pytest.approx(max(values), abs=1e-5)
     assert -0.18 < lo < -0.16
+
+
+def test_nan_derivatives_follow_pytorch_autograd():
+    """relu'(NaN) = 1, leaky'(NaN) = α, elu'(NaN) = 1 (the backward kernels' x > 0 test fails for NaN);
+    the smooth functions give NaN. Values read off torch 2.13's autograd."""
+    x = np.array([np.nan], np.float32)
+    expected = {"relu": 1.0, "leaky-relu": np.float32(0.01), "elu": 1.0}
+    for fn in ("relu", "leaky-relu", "sigmoid", "tanh", "elu", "gelu", "silu", "softplus"):
+        d = convcli.activate(x, fn, derivative=True)[0]
+        assert np.isnan(convcli.activate(x, fn)[0])
+        if fn in expected:
+            assert d == expected[fn], fn
+        else:
+            assert np.isnan(d), fn
+    assert convcli.activate(x, "leaky-relu", alpha=0.2, derivative=True)[0] == np.float32(0.2)
+
+
+def test_nan_derivatives_against_live_torch():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    fns = {"relu": F.relu, "leaky-relu": lambda t: F.leaky_relu(t, 0.01), "sigmoid": torch.sigmoid,
+           "tanh": torch.tanh, "elu": F.elu, "gelu": F.gelu, "silu": F.silu, "softplus": F.softplus}
+    for name, f in fns.items():
+        t = torch.tensor([float("nan"), -1.0, 0.0, 2.0], requires_grad=True)
+        f(t).backward(torch.ones(4))
+        got = convcli.activate(t.detach().numpy(), name, derivative=True)
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-6, equal_nan=True, err_msg=name)

@@ -89,16 +89,28 @@ def _one(code, x, alpha):  # pragma: no cover - compiled
     return y, _sigmoid(x)
 
 
+@njit(cache=True)
+def _nan_grad(code, alpha):  # pragma: no cover - compiled
+    """g'(NaN) as PyTorch's autograd gives it: its backward kernels test x > 0 (or relu's output
+    <= 0), a comparison NaN fails, so relu and elu pass the gradient (1) and leaky-relu scales it
+    by α; the smooth functions compute with the NaN and give NaN."""
+    if code == 0 or code == 4:          # relu, elu
+        return 1.0
+    if code == 1:                       # leaky-relu
+        return alpha
+    return np.nan
+
+
 @njit(cache=True, parallel=True)
 def _activate_flat(x, code, alpha, want_value, want_grad, y_out, d_out):  # pragma: no cover - compiled
-    """y_out[i], d_out[i] = g(x[i]), g'(x[i]) for a flat float32 array; NaN stays NaN."""
+    """y_out[i], d_out[i] = g(x[i]), g'(x[i]) for a flat float32 array; g(NaN) is NaN, g'(NaN) as PyTorch."""
     for i in prange(x.size):
         v = np.float64(x[i])
         if v != v:
             if want_value:
                 y_out[i] = np.float32(v)
             if want_grad:
-                d_out[i] = np.float32(v)
+                d_out[i] = np.float32(_nan_grad(code, alpha))
             continue
         y, d = _one(code, v, alpha)
         if want_value:
