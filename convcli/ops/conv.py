@@ -464,40 +464,24 @@ def _rank1_factors(k: np.ndarray):
     """(column, row) float32 vectors with k = column ⊗ row to float32 rounding, or None.
 
     The factors come from the kernel's own entries (the column and the row through its largest
-    entry), not from an SVD, so that integer kernels such as Sobel or the slides' vertical-edge
-    factor exactly ([1, 2, 1] ⊗ [1, 0, −1]) and give bit-identical integer results.
+    entry, the first in row-major order), not from an SVD, so that integer kernels such as Sobel or
+    the slides' vertical-edge factor exactly ([1, 2, 1] ⊗ [1, 0, −1]) and give bit-identical integer
+    results. Plain NumPy: the kernel is tiny, and a compiled version cost a second of compiling on
+    a first run.
     """
     kh, kw = k.shape
     if kh < 2 or kw < 2:
         return None
-    col = np.empty(kh, dtype=np.float32)
-    row = np.empty(kw, dtype=np.float32)
-    return (col, row) if _factor_rank1(k, col, row) else None
-
-
-@njit(cache=True)
-def _factor_rank1(k, col, row):  # pragma: no cover - compiled
-    kh, kw = k.shape
-    p = q = 0
-    big = 0.0
-    for i in range(kh):
-        for j in range(kw):
-            if abs(k[i, j]) > big:
-                big = abs(k[i, j])
-                p, q = i, j
-    if big == 0.0:
-        return False
-    pivot = np.float64(k[p, q])
-    for i in range(kh):
-        col[i] = k[i, q]
-    for j in range(kw):
-        row[j] = np.float32(np.float64(k[p, j]) / pivot)
-    tol = 4.0 * np.finfo(np.float32).eps * big
-    for i in range(kh):
-        for j in range(kw):
-            if abs(np.float64(col[i]) * np.float64(row[j]) - np.float64(k[i, j])) > tol:
-                return False
-    return True
+    magnitude = np.abs(k.astype(np.float64))
+    p, q = divmod(int(np.argmax(magnitude)), kw)
+    big = magnitude[p, q]
+    if not big > 0.0:
+        return None
+    col = k[:, q].astype(np.float32)
+    row = (k[p, :].astype(np.float64) / np.float64(k[p, q])).astype(np.float32)
+    tol = 4.0 * float(np.finfo(np.float32).eps) * big
+    error = np.abs(np.outer(col.astype(np.float64), row.astype(np.float64)) - k.astype(np.float64))
+    return None if np.any(error > tol) else (col, row)
 
 
 def carry_alpha(alpha: np.ndarray, plan: ConvPlan) -> np.ndarray:
