@@ -246,7 +246,7 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                 submit_next()
                 try:
                     loaded = fut.result()
-                    rec.input_shape = list(loaded.data.shape)
+                    rec.input_shape = list(loaded.raw.shape)
                     out = step(loaded)
                     _summary_stats(rec, out.result)
                     rec.report = out.report

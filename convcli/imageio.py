@@ -28,7 +28,8 @@ ALPHA_MODES = ("keep", "drop", "filter")
 class Loaded:
     """What a loader found: the data plus what is needed to write a result back like it."""
 
-    data: np.ndarray                 # float32, (H, W) or (H, W, C): the channels the op works on
+    raw: np.ndarray                  # (H, W) or (H, W, C), the channels the op works on: float32, or
+    #                                  uint8 for an 8-bit image (4× less memory; ``data`` has floats)
     kind: str                        # "image", "matrix", or "features" (made by an earlier chain stage)
     source: str                      # file name, "-" or "--matrix"
     maxval: float = 255.0            # full scale when written as an image: 255 (also matrices), 65535
@@ -38,8 +39,19 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def data(self) -> np.ndarray:
+        """The values as float32 (an 8-bit image is converted on first use, once)."""
+        if self.raw.dtype != np.float32:
+            self.raw = self.raw.astype(np.float32)
+        return self.raw
+
+    @data.setter
+    def data(self, values: np.ndarray) -> None:
+        self.raw = values
+
+    @property
     def channels(self) -> int:
-        return 1 if self.data.ndim == 2 else self.data.shape[2]
+        return 1 if self.raw.ndim == 2 else self.raw.shape[2]
 
     @property
     def sixteen_bit(self) -> bool:
@@ -239,18 +251,19 @@ def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str) -> Loaded:
         arr = np.asarray(im, dtype=np.float32).copy()
         maxval = 255.0
     elif mode in ("L", "LA", "RGB", "RGBA"):
-        arr = np.asarray(im, dtype=np.uint8).astype(np.float32)
+        arr = np.asarray(im, dtype=np.uint8)       # stays 8-bit unless something below computes
     else:
         raise InputError(f"{path}: unsupported image mode {original!r}")
     alpha_plane = None
     if mode in ("LA", "RGBA"):
-        arr, alpha_plane = arr[..., :-1], arr[..., -1].copy()
+        arr, alpha_plane = arr[..., :-1], arr[..., -1].astype(np.float32)
         mode = mode[:-1]
     if original in ("P", "PA") and arr.ndim == 3 and not gray and \
             np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]):
         arr, mode = arr[..., 0], "L"      # a gray palette (e.g. a grayscale GIF) stays one channel
     if gray and arr.ndim == 3:
         # ITU-R 601-2 luma, the weights of Pillow's convert("L"), kept as floats (no rounding)
+        arr = arr.astype(np.float32, copy=False)
         arr = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114 if arr.shape[2] >= 3 else arr[..., 0]
         mode = "L"
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -260,7 +273,8 @@ def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str) -> Loaded:
         mode, alpha_plane = mode + "A", None
     elif alpha == "drop":
         alpha_plane = None
-    return Loaded(np.ascontiguousarray(arr, dtype=np.float32), "image", path, maxval=maxval, mode=mode,
+    arr = np.ascontiguousarray(arr, dtype=np.uint8 if arr.dtype == np.uint8 else np.float32)
+    return Loaded(arr, "image", path, maxval=maxval, mode=mode,
                   original_mode=original, alpha=alpha_plane, notes=notes)
 
 

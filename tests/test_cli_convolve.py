@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import convcli
+
 from conftest import ROOT, os_is_root, snapshot
 
 SLIDE = "50,50,0,0,0;50,50,0,0,0;50,50,0,0,0;50,50,0,0,0;50,50,0,0,0"
@@ -271,3 +273,14 @@ def test_real_entry_point_subprocess(tmp_path, samples):
     bad = subprocess.run([sys.executable, "-m", "convcli", "convolve", str(samples / "slide_5x5.csv"), "-k",
                           "box", "--stride", "0"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert bad.returncode == 2 and bad.stderr == "convcli: error: stride must be at least 1, got 0\n"
+
+
+@pytest.mark.parametrize("kernel", ["sobel-x", "0.5,-1,2;3,0.25,-2;1,1,-0.125", "gaussian:5,1.1"])
+def test_eight_bit_input_read_as_is_gives_the_float_results(cli, tmp_path, rng, kernel):
+    pixels = rng.integers(0, 256, (40, 53, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "in.png")
+    code, _, err = cli("convolve", tmp_path / "in.png", "-k", kernel, "--padding", "same",
+                       "--padding-mode", "reflect", "-o", tmp_path / "out.npy")
+    assert code == 0, err
+    expected = convcli.convolve(pixels.astype(np.float32), kernel, padding="same", padding_mode="reflect")
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)

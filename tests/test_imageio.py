@@ -275,3 +275,33 @@ def test_range_rules_against_plain_numpy(rule, maxval):
     got = imageio.to_display(r, maxval, rule)
     assert got.dtype == (np.uint8 if maxval == 255 else np.uint16) and got.shape == r.shape
     assert np.abs(got.astype(np.float64) - expected).max() <= (1 if rule == "rescale" else 0)
+
+
+@pytest.mark.parametrize("mode, alpha, gray, raw_dtype", [
+    ("L", "keep", False, np.uint8), ("RGB", "keep", False, np.uint8), ("RGBA", "keep", False, np.uint8),
+    ("RGBA", "filter", False, np.float32), ("RGB", "keep", True, np.float32), ("I;16", "keep", False, np.float32),
+])
+def test_eight_bit_images_stay_eight_bit_until_floats_are_asked_for(tmp_path, rng, mode, alpha, gray, raw_dtype):
+    bands = {"L": 1, "RGB": 3, "RGBA": 4}.get(mode, 1)
+    if mode == "I;16":
+        pixels = rng.integers(0, 65536, (9, 11), dtype=np.uint16)
+        im = Image.fromarray(pixels)
+    else:
+        pixels = rng.integers(0, 256, (9, 11, bands), dtype=np.uint8)
+        im = Image.fromarray(pixels[..., 0] if bands == 1 else pixels, mode)
+    im.save(tmp_path / "x.png")
+    loaded = imageio.load_input(str(tmp_path / "x.png"), alpha=alpha, gray=gray)
+    assert loaded.raw.dtype == raw_dtype and loaded.raw.flags.c_contiguous
+    expected = pixels.astype(np.float32)
+    if mode == "L":
+        expected = expected[..., 0]
+    elif mode == "RGBA" and alpha == "keep":
+        expected = expected[..., :3]
+        np.testing.assert_array_equal(loaded.alpha, pixels[..., 3].astype(np.float32))
+    if gray:
+        expected = expected[..., 0] * 0.299 + expected[..., 1] * 0.587 + expected[..., 2] * 0.114
+    shape = loaded.raw.shape
+    assert loaded.channels == (1 if loaded.raw.ndim == 2 else shape[2])
+    data = loaded.data
+    assert data.dtype == np.float32 and loaded.raw is data       # converted once, then kept
+    np.testing.assert_array_equal(data, expected)

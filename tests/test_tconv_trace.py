@@ -7,7 +7,6 @@ import re
 import numpy as np
 import pytest
 
-import convcli
 from convcli.errors import ParameterError
 from convcli.ops.tconv import plan_tconv, run_tconv
 from convcli.render import make_console, print_trace

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import shlex
 
-import pytest
 from rich.console import Console
 
 from convcli.cli.tour import TOPICS, find_topic, run_tour

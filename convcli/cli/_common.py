@@ -247,20 +247,21 @@ def trace_output(*, trace_format=None, trace_out: str | None = None, animate: bo
 
 
 def op_step(plan_for, run, build_trace, *, carry, rule: str, alpha, trace: bool, view, region, max_steps: int,
-            channel: int):
+            channel: int, reads_uint8: bool = False):
     """The per-input step of an op that plans, runs and may trace (convolve, pool, upsample).
 
     ``plan_for(shape)`` checks the options against the input; ``run(data, plan)`` computes;
     ``build_trace(data, plan, result, ...)`` makes the trace; ``carry(alpha, plan)`` moves a kept
     alpha channel through the same geometry (pool and upsample run the op itself on it).
+    ``reads_uint8``: ``run`` takes an 8-bit image as it is (no float32 copy of the input).
     """
     from ..batch import Outcome
 
     keep_alpha = AlphaMode(alpha) == AlphaMode.keep
 
     def step(loaded) -> Outcome:
-        plan = plan_for(loaded.data.shape)
-        result = run(loaded.data, plan)
+        plan = plan_for(loaded.raw.shape)
+        result = run(loaded.raw if reads_uint8 else loaded.data, plan)
         if trace:
             show_trace(build_trace(loaded.data, plan, result, channel=channel, region=region,
                                    max_steps=max_steps), view)

@@ -63,7 +63,7 @@ def convolve_step(*, kernel: str, stride: str = "1", padding: str = "0",
     rule = resolve_range(RangeMode(range_mode).value, float(kernel_sums.min()))
 
     return op_step(settings.plan, run_plan, conv_trace, carry=carry_alpha, rule=rule, alpha=alpha, trace=trace,
-                   view=view, region=region, max_steps=max_steps, channel=channel)
+                   view=view, region=region, max_steps=max_steps, channel=channel, reads_uint8=True)
 
 
 @op_command(convolve_step, epilog=EPILOG)
