@@ -374,6 +374,8 @@ def _run(cmd, env=None, cwd=None):
 
 def _child_env(cache_dir: str | None = None) -> dict:
     env = dict(os.environ)
+    # a user's Python writes .pyc files: without them every run recompiles convcli's modules
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
