@@ -1,4 +1,4 @@
-"""Results to pixels: the range rules as one parallel pass, straight into 8- or 16-bit integers.
+"""Results to pixels: the range rules as one pass, straight into 8- or 16-bit integers.
 
 A 12-megapixel RGB result is 144 MB of float32; doing abs, scale, round and clip with NumPy
 makes a float copy and walks it five times. This kernel reads each value once and writes the
@@ -9,19 +9,26 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
-from numba import njit, prange
+from numba import njit
 
 from ..errors import ParameterError
+from .conv import _in_blocks, _threads
 
 RANGE_RULES = ("clip", "abs", "rescale", "offset")
 _CODE = {"clip": 0, "abs": 1, "rescale": 0, "offset": 0}
 
 
-@njit(cache=True, parallel=True)
-def _to_pixels(src, take_abs, scale, shift, maxval, out):  # pragma: no cover - compiled
-    """out = clip(rint(f(src·scale) + shift), 0, maxval), f = |·| when take_abs; NaN/inf count as 0."""
-    rows, cols = src.shape
-    for r in prange(rows):
+# below this many values the pass runs on the calling thread
+_SERIAL_VALUES = 1 << 20
+
+
+@njit(cache=True, nogil=True)
+def _to_pixels(src, take_abs, scale, shift, maxval, r0, r1, out):  # pragma: no cover - compiled
+    """out = clip(rint(f(src·scale) + shift), 0, maxval) for rows r0..r1, f = |·| when take_abs;
+    NaN/inf count as 0. A block kernel on the ops' thread pool, not a prange loop: Numba's
+    parallel lowering cost about a second of compiling on a first run."""
+    cols = src.shape[1]
+    for r in range(r0, r1):
         for c in range(cols):
             v = np.float64(src[r, c])
             if not np.isfinite(v):
@@ -64,5 +71,7 @@ def to_pixels(result: np.ndarray, maxval: float, rule: str, *, scale: float = 1.
     elif rule == "offset":
         shift = (maxval + 1) / 2 if maxval >= 255 else maxval / 2
     out = np.empty(flat.shape, dtype=np.uint8 if maxval <= 255 else np.uint16)
-    _to_pixels(flat, _CODE[rule] == 1, float(scale), float(shift), float(maxval), out)
+    rows = flat.shape[0]
+    n_blocks = 1 if flat.size < _SERIAL_VALUES else min(rows, 2 * _threads())
+    _in_blocks(_to_pixels, (flat, _CODE[rule] == 1, float(scale), float(shift), float(maxval)), rows, n_blocks, out)
     return out.reshape(arr.shape)
