@@ -147,7 +147,9 @@ def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1, ou
     span = dy * (kh - 1) + 1
     pwc = (pl + w + pr) * nc
     ring = np.empty((span, pwc), dtype=np.float32)
-    tags = np.full(span, -1, dtype=np.int64)
+    tags = np.empty(span, dtype=np.int64)   # not np.full: one more overload to compile on a first run
+    for t in range(span):
+        tags[t] = -1
     slots = np.empty(kh, dtype=np.int64)
     acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
     for oy in range(r0, r1):
@@ -184,7 +186,9 @@ def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, 
     pwc = (pl + w + pr) * nc
     ring = np.empty((span, n_out), dtype=np.float32)
     padded = np.empty(pwc, dtype=np.float32)
-    tags = np.full(span, -1, dtype=np.int64)
+    tags = np.empty(span, dtype=np.int64)   # not np.full: one more overload to compile on a first run
+    for t in range(span):
+        tags[t] = -1
     slots = np.empty(kh, dtype=np.int64)
     live = np.empty(kh, dtype=np.int64)
     col = np.empty(kh, dtype=np.float32)

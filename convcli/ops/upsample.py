@@ -97,7 +97,9 @@ def _resample_rows(x, iy, wy, off, wx, period, r0, r1, out):  # pragma: no cover
     ty = iy.shape[1]
     n_out = out.shape[1]
     ring = np.empty((ty, n_out), dtype=np.float32)
-    tags = np.full(ty, -1, dtype=np.int64)
+    tags = np.empty(ty, dtype=np.int64)   # not np.full: one more overload to compile on a first run
+    for t in range(ty):
+        tags[t] = -1
     for oy in range(r0, r1):
         for i in range(ty):
             y = iy[oy, i]
