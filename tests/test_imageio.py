@@ -305,3 +305,44 @@ def test_eight_bit_images_stay_eight_bit_until_floats_are_asked_for(tmp_path, rn
     data = loaded.data
     assert data.dtype == np.float32 and loaded.raw is data       # converted once, then kept
     np.testing.assert_array_equal(data, expected)
+
+
+@pytest.mark.parametrize("mode, bands", [("L", 1), ("LA", 2), ("RGB", 3), ("RGBA", 4)])
+@pytest.mark.parametrize("size", [(1, 1), (7, 3), (1203, 5), (300, 257)])
+def test_eight_bit_pixels_match_numpys_view_of_pillow(rng, mode, bands, size):
+    pixels = rng.integers(0, 256, (size[1], size[0], bands), dtype=np.uint8)
+    im = Image.fromarray(pixels[..., 0]) if bands == 1 else Image.fromarray(pixels[..., :bands], mode)
+    got = imageio._eight_bit_pixels(im)
+    np.testing.assert_array_equal(got, np.asarray(im))
+    assert got.dtype == np.uint8 and got.shape == np.asarray(im).shape
+
+
+def test_eight_bit_pixels_fall_back_when_pillows_encoder_misbehaves(monkeypatch, rng):
+    from PIL import Image as PILImage
+
+    pixels = rng.integers(0, 256, (9, 8, 3), dtype=np.uint8)
+    im = PILImage.fromarray(pixels)
+    real = PILImage._getencoder
+    calls = []
+
+    class Short:           # the first encoder asked for stops half-way; later ones are real
+        def __init__(self, inner):
+            self.inner = inner
+
+        def setimage(self, *args):
+            self.inner.setimage(*args)
+
+        def encode(self, size):
+            used, _, data = self.inner.encode(size // 2)
+            return used, 0, data
+
+        def cleanup(self):
+            self.inner.cleanup()
+
+    def getencoder(*args):
+        calls.append(args)
+        return Short(real(*args)) if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(PILImage, "_getencoder", getencoder)
+    np.testing.assert_array_equal(imageio._eight_bit_pixels(im), pixels)
+    assert len(calls) == 2          # the quick path was tried, then np.asarray's
