@@ -134,3 +134,23 @@ def test_python_batch_api(folder):
                         lambda im: Outcome(convcli.convolve(im.data, "box", padding="same")), out_dir=str(out))
     assert [r.status for r in records] == ["ok", "error"]
     assert os.path.exists(out / "gray.png")
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_record_statistics_only_when_asked(folder, statistics):
+    src, out = folder
+    made = {}
+
+    def step(im):
+        made["result"] = convcli.convolve(im.data, "sobel-x", padding="same")
+        return Outcome(made["result"])
+
+    (rec,) = run_batch([str(src / "gray.png")], step, out_dir=str(out), statistics=statistics)
+    result = made["result"]
+    assert rec.status == "ok" and rec.output_shape == list(result.shape)
+    if statistics:
+        assert (rec.min, rec.max) == (float(result.min()), float(result.max()))
+        assert rec.mean == pytest.approx(float(result.mean(dtype=np.float64)))
+        assert rec.min < 0 < rec.max
+    else:
+        assert rec.min is None and rec.max is None and rec.mean is None

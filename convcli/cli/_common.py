@@ -342,7 +342,7 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
             inputs, step, out_dir=out_dir, output=output, fmt=fmt, name=name, jobs=jobs, gray=gray, alpha=alpha,
             matrix=matrix, stdin_bytes=lambda: sys.stdin.buffer.read(),
             stdout_write=batch.stdout_binary_writer(), on_record=on_record, on_result=on_result,
-            expanded=expanded)
+            expanded=expanded, statistics=json_out)
     if json_out:
         doc = {"records": [r.as_dict() for r in records], "written": written, "failed": failed,
                "seconds": round(_time.perf_counter() - started, 6)}
