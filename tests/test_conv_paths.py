@@ -117,3 +117,183 @@ def test_non_contiguous_and_other_dtypes(rng):
     np.testing.assert_allclose(convcli.convolve(view, "box"), convcli.convolve(np.ascontiguousarray(view), "box"))
     ints = rng.integers(-500, 500, (20, 20)).astype(np.int16)
     np.testing.assert_array_equal(convcli.convolve(ints, "sobel-y"), convcli.convolve(ints.astype(np.float32), "sobel-y"))
+
+
+# ------------------------------------------------------------------------------------ the FFT path
+
+@pytest.fixture
+def fft_calls(monkeypatch):
+    """Count the FFT path's runs and their outcome (True: it produced the output)."""
+    calls = []
+    real = conv._run_fft
+
+    def counted(*args):
+        done = real(*args)
+        calls.append(done)
+        return done
+
+    monkeypatch.setattr(conv, "_run_fft", counted)
+    return calls
+
+
+def _direct(monkeypatch, fn):
+    """``fn()`` with the FFT path switched off."""
+    with monkeypatch.context() as m:
+        m.setattr(conv, "_FFT_MIN_AREA", 1 << 62)
+        return fn()
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_fft_path_against_shifted_sum_and_direct(seed, monkeypatch, fft_calls):
+    rng = np.random.default_rng(700 + seed)
+    monkeypatch.setattr(conv, "_FFT_MIN_AREA", 0)          # small cases, so that they stay quick
+    monkeypatch.setattr(conv, "_FFT_MIN_OUT", 0)
+    shape = (int(rng.integers(20, 150)), int(rng.integers(20, 150)))
+    shape += ((1, 3, 4)[seed % 3],) if seed % 4 else ()
+    uint8 = seed % 2 == 1
+    x = rng.integers(0, 256, shape).astype(np.uint8) if uint8 else rng.uniform(-100, 100, shape).astype(np.float32)
+    kh, kw = int(rng.integers(2, 14)), int(rng.integers(2, 14))
+    k = rng.standard_normal((kh, kw)).astype(np.float32)
+    dilation = (1, 1) if seed % 3 == 0 else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if eh >= shape[0] or ew >= shape[1]:
+        dilation = (1, 1)
+        eh, ew = kh, kw
+    mode = MODES[seed % 4]
+    py, px = int(rng.integers(0, eh)), int(rng.integers(0, ew))
+    if mode == "reflect":
+        py, px = min(py, shape[0] - 1), min(px, shape[1] - 1)
+    bias = rng.uniform(-5, 5, shape[2] if len(shape) == 3 else 1)
+    run = lambda: convcli.convolve(x, k, padding=(py, px), padding_mode=mode, dilation=dilation,  # noqa: E731
+                                   bias=bias)
+    out = run()
+    assert fft_calls == [True]
+    ref = _shifted_sum(x, k, (py, py, px, px), mode, (1, 1), dilation) + bias
+    assert out.shape == ref.shape and out.dtype == np.float32
+    scale = float(np.abs(ref).max()) + 1.0
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6 * scale)
+    direct = _direct(monkeypatch, run)
+    assert fft_calls == [True]
+    np.testing.assert_allclose(out, direct, rtol=1e-5, atol=1e-6 * scale)
+    # the FFT result, rounded to float32 once, is at least as close to the exact sums as the direct one
+    assert np.abs(out - ref).max() <= np.abs(direct - ref).max() * 1.5 + 1e-7 * scale
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fft_path_against_reference_oracle(seed, monkeypatch, fft_calls):
+    rng = np.random.default_rng(800 + seed)
+    monkeypatch.setattr(conv, "_FFT_MIN_AREA", 0)
+    monkeypatch.setattr(conv, "_FFT_MIN_OUT", 0)
+    c = (1, 3, 4)[seed % 3]
+    x = rng.uniform(0, 255, (int(rng.integers(12, 30)), int(rng.integers(12, 30)), c)).astype(np.float32)
+    k = rng.standard_normal((int(rng.integers(3, 8)), int(rng.integers(3, 8)))).astype(np.float32)
+    dilation = (1 + seed % 2, 1 + (seed // 2) % 2)
+    mode = MODES[seed % 4]
+    out = convcli.convolve(x, k, padding=(3, 2), padding_mode=mode, dilation=dilation, bias=1.5)
+    assert fft_calls == [True]
+    ref = conv2d_reference(x, k, pad=(3, 3, 2, 2), mode=mode, dilation=dilation, bias=1.5)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
+
+
+def _plan(shape, k, **kw):
+    return conv.plan_convolution(shape, np.asarray(k, np.float32), **kw)
+
+
+def test_fft_dispatch_predicate(rng):
+    side = int(np.ceil(np.sqrt(conv._FFT_MIN_OUT)))
+    big = (side, side)
+    k20, k19 = rng.standard_normal((20, 20)), rng.standard_normal((19, 19))
+    assert 19 * 19 < conv._FFT_MIN_AREA <= 20 * 20
+    assert conv._fft_wins(_plan(big, k20, padding="same"))
+    assert conv._fft_wins(_plan(big + (3,), k20, padding="same"))
+    assert not conv._fft_wins(_plan(big, k19, padding="same"))
+    assert conv._fft_wins(_plan(big, rng.standard_normal((10, 10)), padding="same", dilation=3))  # spans 28×28
+    assert not conv._fft_wins(_plan(big, k20, stride=2))
+    assert not conv._fft_wins(_plan((side - 1, side - 1), k20, padding="same"))             # small output
+    assert not conv._fft_wins(_plan(big, np.outer(rng.standard_normal(25), rng.standard_normal(25))))  # rank 1
+    assert not conv._fft_wins(_plan(big + (2,), rng.standard_normal((2, 2, 21, 21))))       # channel-mixing
+
+
+@pytest.mark.parametrize("kside, fft", [(20, True), (19, False)])
+@pytest.mark.parametrize("dtype", ["float32", "uint8"])
+def test_kernels_either_side_of_the_threshold(kside, fft, dtype, fft_calls, rng):
+    side = int(np.ceil(np.sqrt(conv._FFT_MIN_OUT)))
+    x = rng.uniform(0, 255, (side, side + 7, 3))
+    x = x.astype(np.uint8) if dtype == "uint8" else x.astype(np.float32)
+    k = rng.standard_normal((kside, kside)).astype(np.float32)
+    out = convcli.convolve(x, k, padding="same", padding_mode="reflect")
+    assert fft_calls == ([True] if fft else [])
+    pad = ((kside - 1) // 2, kside // 2) * 2
+    ref = _shifted_sum(x, k, (pad[0], pad[1], pad[0], pad[1]), "reflect", (1, 1), (1, 1))
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6 * float(np.abs(ref).max()))
+
+
+def test_fft_huge_dynamic_range(monkeypatch, fft_calls):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(1e-3, 2e-3, (330, 340)).astype(np.float32)
+    x[:, :150] = rng.uniform(-1e6, 1e6, (330, 150))                 # 1e6 next to 1e-3
+    x[250:258, 250:258] = 1e6                                         # and a block inside the small part
+    k = rng.standard_normal((25, 25)).astype(np.float32)
+    run = lambda: convcli.convolve(x, k, padding="same", padding_mode="reflect")  # noqa: E731
+    out = run()
+    assert fft_calls == [True]
+    direct = _direct(monkeypatch, run)
+    pad = (12, 12, 12, 12)
+    ref = _shifted_sum(x, k, pad, "reflect", (1, 1), (1, 1))
+    scale = _shifted_sum(np.abs(x), np.abs(k), pad, "reflect", (1, 1), (1, 1))   # Σ |k|·|x| per output
+    small = scale < 1.0                                                # windows of 1e-3 values only
+    assert small.sum() > 10000 and (scale > 1e6).sum() > 10000
+    err, err_direct = np.abs(out - ref), np.abs(direct - ref)
+    # per output value, within a few float32 roundings of its own window's scale, as the direct sum
+    assert (err <= 3e-7 * scale).all()
+    assert (err_direct <= 3e-7 * scale).all()
+    # where only 1e-3 values meet, the 1e6 values elsewhere in the tile cost no digits
+    assert err[small].max() <= 1.5 * err_direct[small].max()
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_fft_integer_kernel_on_integer_image_is_exact(dtype, monkeypatch, fft_calls, rng):
+    x = rng.integers(0, 256, (310, 305, 3)).astype(dtype)
+    k = rng.integers(-4, 5, (21, 21)).astype(np.float32)
+    run = lambda: convcli.convolve(x, k, padding="same", padding_mode="replicate", bias=0.5)  # noqa: E731
+    out = run()
+    assert fft_calls == [True]
+    ref = _shifted_sum(x, k, (10, 10, 10, 10), "replicate", (1, 1), (1, 1))
+    assert np.array_equal(ref, np.round(ref))
+    np.testing.assert_array_equal(out, (ref + 0.5).astype(np.float32))
+    np.testing.assert_array_equal(out, _direct(monkeypatch, run))                      # bit for bit
+    # a constant image: a zero-sum kernel gives exact zeros, not FFT noise
+    flat = np.full((310, 305), 200, dtype=dtype)
+    k0 = k.copy()
+    k0[10, 10] -= k0.sum()
+    assert k0.sum() == 0
+    zeros = convcli.convolve(flat, k0, padding="same", padding_mode="reflect")
+    assert fft_calls[-1] is True
+    np.testing.assert_array_equal(zeros, np.zeros((310, 305), np.float32))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fft_non_finite_input_falls_back_to_direct(bad, monkeypatch, fft_calls, rng):
+    x = rng.uniform(0, 255, (320, 330, 3)).astype(np.float32)
+    x[200, 40, 1] = bad
+    x[5, 300, 0] = bad
+    k = rng.standard_normal((21, 21)).astype(np.float32)
+    run = lambda: convcli.convolve(x, k, padding="same", padding_mode="zeros")  # noqa: E731
+    out = run()
+    assert fft_calls == [False]                                      # tried, met the value, gave way
+    direct = _direct(monkeypatch, run)
+    np.testing.assert_array_equal(out, direct)                      # NaN/inf where the direct sum has them
+    spoilt = ~np.isfinite(out)
+    assert 0 < spoilt.sum() <= 2 * 21 * 21                          # the two windows' worth, not whole tiles
+    assert spoilt[200, 40, 1] and not spoilt[200, 40, 0] and not spoilt[100, 100, 1]
+    assert np.isnan(out).any() == np.isnan(bad)
+
+
+def test_fft_tiling_covers_the_output():
+    assert [conv._fast_len(n) for n in (1, 7, 11, 121, 246, 257, 4097)] == [1, 8, 12, 125, 250, 270, 4320]
+    for out_n in (1, 5, 100, 299, 300, 512, 1000, 4096):
+        for span in (1, 9, 20, 31, 64):
+            n, valid, count = conv._tiling(out_n, span, 256)
+            assert valid == n - span + 1 or (count == 1 and valid == out_n <= n - span + 1)
+            assert count * valid >= out_n > (count - 1) * valid
+            assert conv._fast_len(n) == n

@@ -34,3 +34,25 @@ def test_conv2d_matches_torch(seed):
     wt = torch.from_numpy(weight) if dense else torch.from_numpy(weight)[None, None].repeat(c, 1, 1, 1)
     ref = F.conv2d(xt, wt, stride=stride, dilation=dil, groups=1 if dense else c)[0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-3 * float(np.abs(ref).max() + 1) * 1e-2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_large_kernel_fft_path_matches_torch(seed):
+    """Kernels big enough (and images large enough) for the FFT path, at the real thresholds."""
+    torch = torch_or_skip()
+    from convcli.ops import conv
+    F = torch.nn.functional
+    rng = np.random.default_rng(2000 + seed)
+    c, mode = (1, 3, 4, 3)[seed], MODES[seed]
+    x = rng.uniform(0, 255, (310 + seed, 320, c)).astype(np.float32)
+    k = rng.standard_normal((21 + 4 * seed, 23)).astype(np.float32)
+    dil = (1 + seed % 2, 1)
+    plan = conv.plan_convolution(x.shape, k, padding="same", padding_mode=mode, dilation=dil)
+    assert conv._fft_wins(plan)
+    out = convcli.convolve(x, k, padding="same", padding_mode=mode, dilation=dil)
+    pt, pb, pl, pr = plan.geometry.pad
+    xt = F.pad(torch.from_numpy(x).permute(2, 0, 1)[None], (pl, pr, pt, pb),
+               mode="constant" if mode == "zeros" else mode)
+    wt = torch.from_numpy(k)[None, None].repeat(c, 1, 1, 1)
+    ref = F.conv2d(xt.double(), wt.double(), dilation=dil, groups=c)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5 * float(np.abs(ref).max()))
