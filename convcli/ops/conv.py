@@ -687,6 +687,7 @@ def _run_fft(rows: np.ndarray, nc: int, plan: ConvPlan, out: np.ndarray) -> bool
             job.result()
     return not failed
 
+
 def carry_alpha(alpha: np.ndarray, plan: ConvPlan) -> np.ndarray:
     """Move an alpha plane through the plan's geometry without filtering it.
 
