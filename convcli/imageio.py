@@ -37,6 +37,9 @@ class Loaded:
     original_mode: str = ""          # Pillow mode as stored in the file
     alpha: np.ndarray | None = None  # float32 (H, W) alpha kept aside, on the same scale
     notes: list[str] = field(default_factory=list)
+    # where the result goes when it is written as an 8/16-bit image and nothing else needs its float
+    # values (set by run_batch): an op may then hand back pixels instead (Outcome.pixels)
+    pixel_target: str | None = None
 
     @property
     def data(self) -> np.ndarray:
@@ -352,7 +355,18 @@ def encode_image(result: np.ndarray, fmt: str, *, maxval: float, range_mode: str
     if maxval > 255 and fmt in ("PNG", "TIFF") and channels + add_alpha == 1:
         return _save_bytes(Image.fromarray(to_display(data[:, :, 0], 65535.0, range_mode)), fmt)
     scale = 255.0 / maxval if maxval > 255 else 1.0
-    img8 = to_display(data, 255.0, range_mode, scale=scale)
+    return encode_pixels(to_display(data, 255.0, range_mode, scale=scale), fmt, alpha=alpha, scale=scale)
+
+
+def encode_pixels(img8: np.ndarray, fmt: str, *, alpha: np.ndarray | None = None, scale: float = 1.0) -> bytes:
+    """Encode 8-bit pixels ((H, W) or (H, W, C)) as ``fmt``, with a carried ``alpha`` (×scale) appended."""
+    Image, _ = _pillow()
+    if img8.ndim == 2:
+        img8 = img8[:, :, None]
+    channels = img8.shape[2]
+    add_alpha = alpha is not None and fmt != "JPEG" and channels in (1, 3)
+    if channels + add_alpha not in (1, 2, 3, 4):
+        raise ParameterError(f"the result has {channels} channels; an image holds 1, 3 or 4 — write .npy instead")
     if add_alpha:
         a = np.clip(np.rint(np.asarray(alpha, dtype=np.float32) * scale), 0, 255).astype(np.uint8)
         img8 = np.dstack([img8, a])
@@ -399,8 +413,12 @@ def encode_result(result: np.ndarray, path: str, *, maxval: float = 255.0, range
     if kind == "text":
         sep = "," if path.lower().endswith(".csv") else " "
         return format_text(result, sep).encode()
-    fmt = IMAGE_EXTS[os.path.splitext(path)[1].lower()]
-    return encode_image(result, fmt, maxval=maxval, range_mode=range_mode, alpha=alpha)
+    return encode_image(result, image_format(path), maxval=maxval, range_mode=range_mode, alpha=alpha)
+
+
+def image_format(path: str) -> str:
+    """Pillow's format name for an image output path (PNG, JPEG, ...)."""
+    return IMAGE_EXTS[os.path.splitext(path)[1].lower()]
 
 
 def same_file(a: str, b: str) -> bool:

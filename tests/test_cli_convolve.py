@@ -284,3 +284,59 @@ def test_eight_bit_input_read_as_is_gives_the_float_results(cli, tmp_path, rng, 
     assert code == 0, err
     expected = convcli.convolve(pixels.astype(np.float32), kernel, padding="same", padding_mode="reflect")
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif"])
+@pytest.mark.parametrize("range_mode", ["clip", "abs", "offset", "rescale", "auto"])
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+def test_image_outputs_straight_from_pixels_equal_the_float_route(cli, tmp_path, rng, monkeypatch, ext,
+                                                                   range_mode, mode):
+    from convcli.cli import convolve as convolve_cmd
+    from convcli.ops import conv
+
+    bands = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
+    pixels = rng.integers(0, 256, (31, 45, bands), dtype=np.uint8)
+    Image.fromarray(pixels[..., 0] if bands == 1 else pixels, mode).save(tmp_path / "in.png")
+    args = ("convolve", tmp_path / "in.png", "-k", "sobel-x" if range_mode != "offset" else "1,-2;0.5,0.25",
+            "--padding", "1", "--stride", "1,2", "--range", range_mode)
+    pixel_calls = []
+    real = conv.run_plan_pixels
+
+    def counted(*a):
+        pixel_calls.append(1)
+        return real(*a)
+
+    monkeypatch.setattr(convolve_cmd, "run_plan_pixels", counted)
+    assert cli(*args, "-o", tmp_path / f"straight{ext}")[0] == 0
+    assert bool(pixel_calls) == (range_mode != "rescale")      # rescale needs the whole result first
+    # the same command with --json: every float result is kept for the statistics
+    code, out, err = cli(*args, "-o", tmp_path / f"float{ext}", "--json")
+    assert code == 0, err
+    a = np.asarray(Image.open(tmp_path / f"straight{ext}"))
+    b = np.asarray(Image.open(tmp_path / f"float{ext}"))
+    np.testing.assert_array_equal(a, b)
+    kernel = "sobel-x" if range_mode != "offset" else "1,-2;0.5,0.25"
+    expected = convcli.convolve(pixels[..., :3].astype(np.float32), kernel, padding=1, stride=(1, 2))
+    assert a.shape[:2] == expected.shape[:2] and (a.ndim == 2) == (bands == 1)
+    if ext == ".png":      # lossless: the pixels are the rule applied to the float result, alpha kept
+        from convcli.ops.display import to_pixels
+        rule = {"auto": "abs"}.get(range_mode, range_mode)
+        want = to_pixels(expected, 255.0, rule)
+        np.testing.assert_array_equal(a[..., :3] if bands == 4 else a, want[..., 0] if bands == 1 else want)
+        if bands == 4:
+            assert a.shape[2] == 4
+    assert (tmp_path / f"straight{ext}").read_bytes() == (tmp_path / f"float{ext}").read_bytes()
+
+
+def test_chain_starting_with_convolve_still_sees_floats(cli, tmp_path, rng):
+    pixels = rng.integers(0, 256, (20, 24), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "in.png")
+    stages = ("convolve -k sobel-x --padding same", "activate --fn relu")
+    for out in ("out.png", "out.npy"):
+        code, _, err = cli("chain", *stages, tmp_path / "in.png", "-o", tmp_path / out)
+        assert code == 0, err
+    code, _, err = cli("chain", *stages, tmp_path / "in.png", "-o", tmp_path / "json.png", "--json")
+    assert code == 0, err
+    expected = np.maximum(convcli.convolve(pixels.astype(np.float32), "sobel-x", padding="same"), 0)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+    assert (tmp_path / "out.png").read_bytes() == (tmp_path / "json.png").read_bytes()

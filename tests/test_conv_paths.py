@@ -297,3 +297,64 @@ def test_fft_tiling_covers_the_output():
             assert valid == n - span + 1 or (count == 1 and valid == out_n <= n - span + 1)
             assert count * valid >= out_n > (count - 1) * valid
             assert conv._fast_len(n) == n
+
+
+# ------------------------------------------------------------------ straight to pixels, in strips
+
+def _random_plan(rng, *, separable: bool):
+    h, w = (int(v) for v in rng.integers(3, 90, 2))
+    c = int(rng.choice([1, 3, 4]))
+    kh, kw = (int(v) for v in rng.integers(1, 7, 2))
+    k = (np.outer(rng.standard_normal(kh), rng.standard_normal(kw)) if separable
+         else rng.standard_normal((kh, kw))).astype(np.float32)
+    pad = int(rng.integers(0, 4))
+    mode = str(rng.choice(["zeros", "reflect", "replicate", "circular"]))
+    shape = (h, w) if c == 1 else (h, w, c)
+    try:
+        plan = conv.plan_convolution(shape, k, padding=pad, padding_mode=mode, stride=int(rng.integers(1, 3)),
+                                     dilation=int(rng.integers(1, 3)), bias=float(rng.normal() * 20))
+    except convcli.ParameterError:
+        return None
+    return shape, plan
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("strips", ["one strip", "many strips, threads"])
+def test_pixel_path_equals_the_rule_applied_to_the_float_result(seed, strips, monkeypatch):
+    from convcli.ops import display
+
+    rng = np.random.default_rng(seed)
+    if strips != "one strip":
+        monkeypatch.setattr(conv, "_STRIP_VALUES", 7)       # a few rows per strip
+        monkeypatch.setattr(conv, "_SERIAL_WORK", 0)        # and the thread pool
+    done = 0
+    while done < 6:
+        made = _random_plan(rng, separable=bool(done % 2))
+        if made is None:
+            continue
+        shape, plan = made
+        x = (rng.integers(0, 256, shape).astype(np.uint8) if done % 3 else
+             rng.uniform(-50, 300, shape).astype(np.float32))
+        for rule in ("clip", "abs", "offset"):
+            for maxval in (255.0, 65535.0):
+                mapping = display.pointwise_rule(rule, maxval, 0.5 if maxval > 255 else 1.0)
+                got = conv.run_plan_pixels(x, plan, *mapping, maxval)
+                want = display.to_pixels(conv.run_plan(x, plan), maxval, rule, scale=mapping[1])
+                assert got.dtype == want.dtype and got.shape == want.shape
+                np.testing.assert_array_equal(got, want, err_msg=f"{rule} {maxval} {shape} {plan}")
+        done += 1
+
+
+def test_pixel_path_declines_what_it_does_not_do(rng):
+    from convcli.ops import display
+
+    mapping = display.pointwise_rule("clip", 255.0)
+    x = rng.integers(0, 256, (400, 400)).astype(np.uint8)
+    big = conv.plan_convolution(x.shape, rng.standard_normal((25, 25)).astype(np.float32), padding="same")
+    assert conv._fft_wins(big) and conv.run_plan_pixels(x, big, *mapping, 255.0) is None
+    rgb = rng.integers(0, 256, (20, 20, 3)).astype(np.uint8)
+    dense = conv.plan_convolution(rgb.shape, rng.standard_normal((2, 3, 3, 3)).astype(np.float32))
+    assert conv.run_plan_pixels(rgb, dense, *mapping, 255.0) is None
+    assert display.pointwise_rule("rescale", 255.0) is None
+    assert display.pointwise_rule("offset", 255.0) == (False, 1.0, 128.0)
+    assert display.pointwise_rule("abs", 65535.0, 2.0) == (True, 2.0, 0.0)

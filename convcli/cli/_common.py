@@ -247,26 +247,36 @@ def trace_output(*, trace_format=None, trace_out: str | None = None, animate: bo
 
 
 def op_step(plan_for, run, build_trace, *, carry, rule: str, alpha, trace: bool, view, region, max_steps: int,
-            channel: int, reads_uint8: bool = False):
+            channel: int, reads_uint8: bool = False, run_pixels=None):
     """The per-input step of an op that plans, runs and may trace (convolve, pool, upsample).
 
     ``plan_for(shape)`` checks the options against the input; ``run(data, plan)`` computes;
     ``build_trace(data, plan, result, ...)`` makes the trace; ``carry(alpha, plan)`` moves a kept
     alpha channel through the same geometry (pool and upsample run the op itself on it).
     ``reads_uint8``: ``run`` takes an 8-bit image as it is (no float32 copy of the input).
+    ``run_pixels(data, plan, take_abs, scale, shift, maxval)``: the result straight as 8-bit pixels
+    (or None), used when the input's only destination is an 8-bit image and the range rule maps
+    each value on its own (no float32 result is held).
     """
+    from ..ops.display import pointwise_rule
     from ..batch import Outcome
 
     keep_alpha = AlphaMode(alpha) == AlphaMode.keep
 
     def step(loaded) -> Outcome:
         plan = plan_for(loaded.raw.shape)
+        moved = carry(loaded.alpha, plan) if loaded.alpha is not None and keep_alpha else None
+        formulas = plan.geometry.formulas() if hasattr(plan, "geometry") else plan.formulas()
+        mapping = pointwise_rule(rule, 255.0)
+        if (run_pixels is not None and loaded.pixel_target and not trace and loaded.maxval == 255.0
+                and mapping is not None):
+            pixels = run_pixels(loaded.raw if reads_uint8 else loaded.data, plan, *mapping, 255.0)
+            if pixels is not None:
+                return Outcome(None, range_mode=rule, alpha=moved, formulas=formulas, pixels=pixels)
         result = run(loaded.raw if reads_uint8 else loaded.data, plan)
         if trace:
             show_trace(build_trace(loaded.data, plan, result, channel=channel, region=region,
                                    max_steps=max_steps), view)
-        moved = carry(loaded.alpha, plan) if loaded.alpha is not None and keep_alpha else None
-        formulas = plan.geometry.formulas() if hasattr(plan, "geometry") else plan.formulas()
         return Outcome(result, range_mode=rule, alpha=moved, formulas=formulas)
 
     return step
@@ -342,7 +352,7 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
             inputs, step, out_dir=out_dir, output=output, fmt=fmt, name=name, jobs=jobs, gray=gray, alpha=alpha,
             matrix=matrix, stdin_bytes=lambda: sys.stdin.buffer.read(),
             stdout_write=batch.stdout_binary_writer(), on_record=on_record, on_result=on_result,
-            expanded=expanded, statistics=json_out)
+            expanded=expanded, statistics=json_out, pixel_outputs=colormap is None and picture_console is None)
     if json_out:
         doc = {"records": [r.as_dict() for r in records], "written": written, "failed": failed,
                "seconds": round(_time.perf_counter() - started, 6)}

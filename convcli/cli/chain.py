@@ -122,6 +122,7 @@ def chain(
     summary_console = make_console(stderr=json_out or output == "-")
 
     def step(loaded: Loaded) -> Outcome:
+        loaded.pixel_target = None          # every stage's float result is read (statistics, next stage)
         rows = [dict(stage="input", shape=list(loaded.data.shape), formulas=[], **_stats(loaded.data))]
         current, outcome = loaded, None
         for text, stage in stages:

@@ -7,7 +7,7 @@ import numpy as np
 import typer
 
 from ..imageio import resolve_range
-from ..ops.conv import carry_alpha, conv_settings, run_plan
+from ..ops.conv import carry_alpha, conv_settings, run_plan, run_plan_pixels
 from ..traces.conv import DEFAULT_MAX_STEPS, conv_trace
 from ._common import (GEOMETRY_PANEL, AlphaMode, PaddingMode, RangeMode, op_command, op_step, parse_floats,
                       parse_padding, parse_pair, trace_output)
@@ -63,7 +63,8 @@ def convolve_step(*, kernel: str, stride: str = "1", padding: str = "0",
     rule = resolve_range(RangeMode(range_mode).value, float(kernel_sums.min()))
 
     return op_step(settings.plan, run_plan, conv_trace, carry=carry_alpha, rule=rule, alpha=alpha, trace=trace,
-                   view=view, region=region, max_steps=max_steps, channel=channel, reads_uint8=True)
+                   view=view, region=region, max_steps=max_steps, channel=channel, reads_uint8=True,
+                   run_pixels=run_plan_pixels)
 
 
 @op_command(convolve_step, epilog=EPILOG)

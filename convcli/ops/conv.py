@@ -133,7 +133,7 @@ def _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots):  # pragma: no cover 
 
 
 @njit(cache=True, nogil=True)
-def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1, out):  # pragma: no cover
+def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, row0, r0, r1, out):  # pragma: no cover
     """Depthwise 2-D kernel on channel-interleaved rows, output rows r0..r1: x is (H, W·C), out (H', W'·C).
 
     out[oy, ox·C + c] = Σ_ij k[i, j] · padded[oy·sy + i·dy, (ox·sx + j·dx)·C + c] + bias_row[ox·C + c].
@@ -167,14 +167,14 @@ def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1, ou
                 slot = slots[i]
                 if slot >= 0:
                     _taps_1d(ring[slot], k[i], dx, nc, sx, c0, m, acc)
-            dst = out[oy, c0:c0 + m]
+            dst = out[oy - row0, c0:c0 + m]
             b_chunk = bias_row[c0:c0 + m]
             for t in range(m):
                 dst[t] = acc[t] + b_chunk[t]
 
 
 @njit(cache=True, nogil=True)
-def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, r0, r1,
+def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, row0, r0, r1,
                      out):  # pragma: no cover - compiled
     """As _rows_block for a rank-1 kernel k = kcol ⊗ krow: each padded input row is filtered with
     krow once (into the ring), and each output row is Σ_i kcol[i] · ring row i: kh + kw taps, not kh·kw."""
@@ -236,7 +236,7 @@ def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, 
                 for t in range(m):
                     acc[t] += wi * s0[t]
                 i += 1
-            dst = out[oy, c0:c0 + m]
+            dst = out[oy - row0, c0:c0 + m]
             b_chunk = bias_row[c0:c0 + m]
             for t in range(m):
                 dst[t] = acc[t] + b_chunk[t]
@@ -439,6 +439,25 @@ def _pool():
     return _POOL
 
 
+def _interleaved(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
+    """The input as channel-interleaved rows (H, W·C), uint8 or float32 (other dtypes become float32)."""
+    if arr.dtype != np.uint8:
+        arr = arr.astype(np.float32, copy=False)
+    g = plan.geometry
+    return np.ascontiguousarray(arr).reshape(g.in_h, g.in_w * plan.channels_in)
+
+
+def _direct(rows: np.ndarray, plan: ConvPlan, factors):
+    """(block kernel, its leading arguments, multiply-adds per output value) for the direct path."""
+    g = plan.geometry
+    pt, _, pl, pr = g.pad
+    (sy, sx), (dy, dx) = g.stride, g.dilation
+    taps = (factors[0].size + factors[1].size) if factors is not None else plan.kernel.size
+    args = (rows, plan.channels_in) + ((plan.kernel,) if factors is None else factors) + (
+        np.tile(plan.bias, g.out_w), pt, pl, pr, _MODE_CODE[plan.padding_mode], sy, sx, dy, dx)
+    return (_rows_block if factors is None else _separable_block), args, taps
+
+
 def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
     """Run a checked plan on an (H, W) or (H, W, C) array (float32 or uint8; other dtypes become float32)."""
     g = plan.geometry
@@ -447,29 +466,67 @@ def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
         out = np.empty((plan.channels_out, g.out_h, g.out_w), dtype=np.float32)
         _conv2d_dense(xp, plan.kernel, plan.bias, g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], out)
         return from_planes(out, arr.ndim == 2)
-    if arr.dtype != np.uint8:
-        arr = arr.astype(np.float32, copy=False)
     nc = plan.channels_in
-    rows = np.ascontiguousarray(arr).reshape(g.in_h, g.in_w * nc)
+    rows = _interleaved(arr, plan)
     out = np.empty((g.out_h, g.out_w * nc), dtype=np.float32)
-    bias_row = np.tile(plan.bias, g.out_w)
-    pt, _, pl, pr = g.pad
-    mode = _MODE_CODE[plan.padding_mode]
-    (sy, sx), (dy, dx) = g.stride, g.dilation
-    if _fft_wins(plan) and _run_fft(rows, nc, plan, out):
-        return out if arr.ndim == 2 else out.reshape(g.out_h, g.out_w, nc)
     factors = _rank1_factors(plan.kernel)
-    taps = (factors[0].size + factors[1].size) if factors is not None else plan.kernel.size
-    # small jobs run on this thread: waking the pool costs more than it saves (and on a busy
-    # machine a parallel region waits for its slowest thread); big ones take a few blocks of
-    # output rows per thread, so that a descheduled thread holds up little
-    n_blocks = 1 if out.size * taps < _SERIAL_WORK else min(g.out_h, 4 * _threads())
-    args = (rows, nc) + ((plan.kernel,) if factors is None else factors) + (
-        bias_row, pt, pl, pr, mode, sy, sx, dy, dx)
-    _in_blocks(_rows_block if factors is None else _separable_block, args, g.out_h, n_blocks, out)
+    if not (factors is None and _fft_wins(plan) and _run_fft(rows, nc, plan, out)):
+        block, args, taps = _direct(rows, plan, factors)
+        # small jobs run on this thread: waking the pool costs more than it saves (and on a busy
+        # machine a parallel region waits for its slowest thread); big ones take a few blocks of
+        # output rows per thread, so that a descheduled thread holds up little
+        n_blocks = 1 if out.size * taps < _SERIAL_WORK else min(g.out_h, 4 * _threads())
+        _in_blocks(block, args + (0,), g.out_h, n_blocks, out)       # 0: out's first row is output row 0
     if arr.ndim == 2:
         return out
     return out.reshape(g.out_h, g.out_w, nc)
+
+
+# float32 values per strip of the pixel path: a strip stays in cache between the kernel and the rule
+_STRIP_VALUES = 1 << 18
+
+
+def run_plan_pixels(arr: np.ndarray, plan: ConvPlan, take_abs: bool, scale: float, shift: float,
+                    maxval: float) -> np.ndarray | None:
+    """The plan's result mapped straight to pixels (``display.to_pixels``' pointwise rules), or None
+    when the plan does not take the direct path (channel-mixing or FFT): use run_plan then.
+
+    The kernel fills a strip of a few dozen output rows in a small float32 buffer and the range rule
+    turns it into 8/16-bit integers while it is in cache, so the float32 result is never held whole
+    (a 12 MP RGB result is 144 MB) and never walked a second time. The same kernels on the same
+    rows: the values are those of to_pixels(run_plan(...)), bit for bit.
+    """
+    from .display import _to_pixels
+
+    if plan.dense:
+        return None
+    factors = _rank1_factors(plan.kernel)
+    if factors is None and _fft_wins(plan):
+        return None
+    g = plan.geometry
+    nc = plan.channels_in
+    n_out = g.out_w * nc
+    block, args, taps = _direct(_interleaved(arr, plan), plan, factors)
+    pixels = np.empty((g.out_h, n_out), dtype=np.uint8 if maxval <= 255 else np.uint16)
+    strip = max(4, min(g.out_h, _STRIP_VALUES // max(1, n_out)))
+
+    def rows(r0: int, r1: int) -> None:
+        buf = np.empty((min(strip, r1 - r0), n_out), dtype=np.float32)
+        for s0 in range(r0, r1, strip):
+            s1 = min(r1, s0 + strip)
+            block(*args, s0, s0, s1, buf)                 # buf row 0 is output row s0
+            _to_pixels(buf, take_abs, scale, shift, maxval, 0, s1 - s0, pixels[s0:s1])
+
+    work = g.out_h * n_out * taps
+    n_jobs = 1 if work < _SERIAL_WORK else max(1, min(-(-g.out_h // strip), 2 * _threads()))
+    if n_jobs == 1:
+        rows(0, g.out_h)
+    else:
+        bounds = [j * g.out_h // n_jobs for j in range(n_jobs + 1)]
+        jobs = [_pool().submit(rows, bounds[j], bounds[j + 1]) for j in range(n_jobs)]
+        for job in jobs:
+            job.result()
+    return pixels if arr.ndim == 2 else pixels.reshape(g.out_h, g.out_w, nc)
 
 
 def _rank1_factors(k: np.ndarray):

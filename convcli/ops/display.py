@@ -44,6 +44,25 @@ def _to_pixels(src, take_abs, scale, shift, maxval, r0, r1, out):  # pragma: no 
             out[r, c] = y
 
 
+def _check_rule(rule: str) -> None:
+    if rule not in RANGE_RULES:
+        raise ParameterError(f"range must be one of {', '.join(RANGE_RULES)}, got {rule!r}")
+
+
+def _offset(maxval: float) -> float:
+    return (maxval + 1) / 2 if maxval >= 255 else maxval / 2
+
+
+def pointwise_rule(rule: str, maxval: float, scale: float = 1.0) -> tuple[bool, float, float] | None:
+    """(take_abs, scale, shift) for ``_to_pixels`` when ``rule`` maps each value on its own (clip,
+    abs, offset), so a result can be mapped strip by strip as it is made; None for rescale, which
+    needs the whole result's min and max first."""
+    _check_rule(rule)
+    if rule == "rescale":
+        return None
+    return rule == "abs", float(scale), float(_offset(maxval) if rule == "offset" else 0.0)
+
+
 def to_pixels(result: np.ndarray, maxval: float, rule: str, *, scale: float = 1.0) -> np.ndarray:
     """Map ``result·scale`` onto 0..maxval by a range rule; uint8 when maxval ≤ 255, else uint16.
 
@@ -51,8 +70,7 @@ def to_pixels(result: np.ndarray, maxval: float, rule: str, *, scale: float = 1.
     offset: plus half the range, so 0 becomes mid-gray (ImageMagick's -bias 50%). Then rounded
     half to even and clipped. NaN and infinities count as 0 (also for rescale's min and max).
     """
-    if rule not in RANGE_RULES:
-        raise ParameterError(f"range must be one of {', '.join(RANGE_RULES)}, got {rule!r}")
+    _check_rule(rule)
     arr = np.asarray(result)
     src = np.ascontiguousarray(arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float32))
     flat = src.reshape(src.shape[0], -1) if src.ndim >= 2 else src.reshape(1, -1)
@@ -69,7 +87,7 @@ def to_pixels(result: np.ndarray, maxval: float, rule: str, *, scale: float = 1.
         else:
             scale, shift = 0.0, 0.0
     elif rule == "offset":
-        shift = (maxval + 1) / 2 if maxval >= 255 else maxval / 2
+        shift = _offset(maxval)
     out = np.empty(flat.shape, dtype=np.uint8 if maxval <= 255 else np.uint16)
     rows = flat.shape[0]
     n_blocks = 1 if flat.size < _SERIAL_VALUES else min(rows, 2 * _threads())
