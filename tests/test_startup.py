@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = r"""
 import json, sys
 import numpy as np
+import pytest
 import convcli
 from convcli import _numba_env
 from convcli.ops.activations import FUNCTIONS
@@ -89,3 +91,31 @@ def test_quick_path_is_installed_once_and_can_be_turned_off(monkeypatch):
     assert caching.Cache.load_overload is before          # not wrapped twice
     monkeypatch.setenv("CONVCLI_NUMBA_FAST_LOAD", "0")
     assert _numba_env.fast_cache_loads() is False
+
+
+@pytest.mark.parametrize("failure", [OSError("no libc"), AttributeError("mallopt")])
+def test_malloc_tuning_is_optional(monkeypatch, failure):
+    import ctypes
+
+    from convcli import cli
+
+    def cdll(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(ctypes, "CDLL", cdll)
+    cli._keep_big_buffers()          # nothing raised: malloc is left as it was
+
+
+def test_the_console_script_tunes_malloc_and_exits_with_the_code(tmp_path):
+    # the real entry point (main: malloc tuning, run, gc.freeze, exit code) in a fresh process
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    code = ("import sys; from convcli.cli import main; "
+            f"sys.argv = ['convcli', 'convolve', '--matrix', '50,50,0;50,50,0;50,50,0', '-k', 'vertical-edge', "
+            f"'-o', {str(tmp_path / 'r.npy')!r}]; main()")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert np.load(tmp_path / "r.npy").tolist() == [[150.0]]
+    bad = subprocess.run([sys.executable, "-c", code.replace("vertical-edge", "nonsense-kernel")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nonsense-kernel" in bad.stderr
