@@ -358,3 +358,23 @@ def test_pixel_path_declines_what_it_does_not_do(rng):
     assert display.pointwise_rule("rescale", 255.0) is None
     assert display.pointwise_rule("offset", 255.0) == (False, 1.0, 128.0)
     assert display.pointwise_rule("abs", 65535.0, 2.0) == (True, 2.0, 0.0)
+
+
+def test_a_tiny_weight_keeps_a_kernel_off_the_separable_path():
+    # 3e-45 beside 1 is below float32 precision of the largest entry, but it multiplies 1e15 (or inf)
+    # where every other term is 0: dropping it (as a rank-1 split would) changes the result
+    k = np.array([[0, 3e-45], [1, 0]], dtype=np.float32)
+    assert conv._rank1_factors(k) is None
+    x = np.zeros((8, 3), np.float32)
+    x[6, 2] = 1e15
+    out = convcli.convolve(x, k)
+    assert out[6, 1] == np.float32(np.float32(3e-45) * np.float32(1e15)) and out[6, 1] > 0
+    x[6, 2] = np.inf
+    with np.errstate(invalid="ignore"):
+        out = convcli.convolve(x, k)
+    assert out[6, 1] == np.inf and np.isnan(out[5, 1])          # 3e-45·inf = inf; 0·inf = NaN
+
+
+@pytest.mark.parametrize("spec", ["gaussian:5", "gaussian:15,2.5", "gaussian:31", "box:7", "sobel-y", "vertical-edge"])
+def test_usual_separable_kernels_still_split(spec):
+    assert conv._rank1_factors(convcli.parse_kernel(spec)) is not None

@@ -530,7 +530,8 @@ def run_plan_pixels(arr: np.ndarray, plan: ConvPlan, take_abs: bool, scale: floa
 
 
 def _rank1_factors(k: np.ndarray):
-    """(column, row) float32 vectors with k = column ⊗ row to float32 rounding, or None.
+    """(column, row) float32 vectors with k = column ⊗ row, every entry to within a few float32
+    roundings of itself, or None.
 
     The factors come from the kernel's own entries (the column and the row through its largest
     entry, the first in row-major order), not from an SVD, so that integer kernels such as Sobel or
@@ -548,9 +549,10 @@ def _rank1_factors(k: np.ndarray):
         return None
     col = k[:, q].astype(np.float32)
     row = (k[p, :].astype(np.float64) / np.float64(k[p, q])).astype(np.float32)
-    tol = 4.0 * float(np.finfo(np.float32).eps) * big
+    # every entry within a few float32 roundings of itself (not of the largest entry): a tiny weight
+    # that the factors would drop, say 3e-45 beside 1, still counts on an input of 1e15 or ±inf
     error = np.abs(np.outer(col.astype(np.float64), row.astype(np.float64)) - k.astype(np.float64))
-    return None if np.any(error > tol) else (col, row)
+    return None if np.any(error > 16.0 * float(np.finfo(np.float32).eps) * magnitude) else (col, row)
 
 
 # ------------------------------------------------------------------------------------ the FFT path
