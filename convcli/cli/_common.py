@@ -258,8 +258,8 @@ def op_step(plan_for, run, build_trace, *, carry, rule: str, alpha, trace: bool,
     (or None), used when the input's only destination is an 8-bit image and the range rule maps
     each value on its own (no float32 result is held).
     """
-    from ..ops.display import pointwise_rule
     from ..batch import Outcome
+    from ..ops.display import pointwise_rule
 
     keep_alpha = AlphaMode(alpha) == AlphaMode.keep
 
