@@ -44,7 +44,7 @@ class Outcome:
     for_image: np.ndarray | None = None  # what to write when the output is an image (e.g. mapped to pixels)
     report: dict | None = None           # extra facts for the --json record (e.g. activation statistics)
     colormap: str | None = None          # image outputs: colour a one-channel result through this map
-    # the result already mapped to 8/16-bit pixels by the range rule (only when the input's
+    # the result already mapped to 8-bit pixels by the range rule (only when the input's
     # pixel_target asked for it); ``result`` is then None: nothing else reads the float values
     pixels: np.ndarray | None = None
 

@@ -37,7 +37,7 @@ class Loaded:
     original_mode: str = ""          # Pillow mode as stored in the file
     alpha: np.ndarray | None = None  # float32 (H, W) alpha kept aside, on the same scale
     notes: list[str] = field(default_factory=list)
-    # where the result goes when it is written as an 8/16-bit image and nothing else needs its float
+    # where the result goes when it is written as an 8-bit image and nothing else needs its float
     # values (set by run_batch): an op may then hand back pixels instead (Outcome.pixels)
     pixel_target: str | None = None
 
