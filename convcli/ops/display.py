@@ -15,7 +15,6 @@ from ..errors import ParameterError
 from .conv import _in_blocks, _threads
 
 RANGE_RULES = ("clip", "abs", "rescale", "offset")
-_CODE = {"clip": 0, "abs": 1, "rescale": 0, "offset": 0}
 
 
 # below this many values the pass runs on the calling thread
@@ -44,23 +43,16 @@ def _to_pixels(src, take_abs, scale, shift, maxval, r0, r1, out):  # pragma: no 
             out[r, c] = y
 
 
-def _check_rule(rule: str) -> None:
-    if rule not in RANGE_RULES:
-        raise ParameterError(f"range must be one of {', '.join(RANGE_RULES)}, got {rule!r}")
-
-
-def _offset(maxval: float) -> float:
-    return (maxval + 1) / 2 if maxval >= 255 else maxval / 2
-
-
 def pointwise_rule(rule: str, maxval: float, scale: float = 1.0) -> tuple[bool, float, float] | None:
     """(take_abs, scale, shift) for ``_to_pixels`` when ``rule`` maps each value on its own (clip,
     abs, offset), so a result can be mapped strip by strip as it is made; None for rescale, which
     needs the whole result's min and max first."""
-    _check_rule(rule)
+    if rule not in RANGE_RULES:
+        raise ParameterError(f"range must be one of {', '.join(RANGE_RULES)}, got {rule!r}")
     if rule == "rescale":
         return None
-    return rule == "abs", float(scale), float(_offset(maxval) if rule == "offset" else 0.0)
+    shift = ((maxval + 1) / 2 if maxval >= 255 else maxval / 2) if rule == "offset" else 0.0
+    return rule == "abs", float(scale), float(shift)
 
 
 def to_pixels(result: np.ndarray, maxval: float, rule: str, *, scale: float = 1.0) -> np.ndarray:
@@ -70,26 +62,20 @@ def to_pixels(result: np.ndarray, maxval: float, rule: str, *, scale: float = 1.
     offset: plus half the range, so 0 becomes mid-gray (ImageMagick's -bias 50%). Then rounded
     half to even and clipped. NaN and infinities count as 0 (also for rescale's min and max).
     """
-    _check_rule(rule)
+    mapping = pointwise_rule(rule, maxval, scale)
     arr = np.asarray(result)
     src = np.ascontiguousarray(arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float32))
     flat = src.reshape(src.shape[0], -1) if src.ndim >= 2 else src.reshape(1, -1)
-    shift = 0.0
-    if rule == "rescale":
+    if mapping is None:                                    # rescale
         lo, hi = float(np.min(flat)), float(np.max(flat))
         if not (np.isfinite(lo) and np.isfinite(hi)):      # NaN or inf present: they count as 0
             clean = np.where(np.isfinite(flat), flat, 0.0)
             lo, hi = float(clean.min()), float(clean.max())
         lo, hi = lo * scale, hi * scale
-        if hi > lo:
-            k = maxval / (hi - lo)
-            scale, shift = scale * k, -lo * k
-        else:
-            scale, shift = 0.0, 0.0
-    elif rule == "offset":
-        shift = _offset(maxval)
+        k = maxval / (hi - lo) if hi > lo else 0.0
+        mapping = (False, float(scale * k), float(-lo * k))
     out = np.empty(flat.shape, dtype=np.uint8 if maxval <= 255 else np.uint16)
     rows = flat.shape[0]
     n_blocks = 1 if flat.size < _SERIAL_VALUES else min(rows, 2 * _threads())
-    _in_blocks(_to_pixels, (flat, _CODE[rule] == 1, float(scale), float(shift), float(maxval)), rows, n_blocks, out)
+    _in_blocks(_to_pixels, (flat, *mapping, float(maxval)), rows, n_blocks, out)
     return out.reshape(arr.shape)
