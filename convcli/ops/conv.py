@@ -423,20 +423,14 @@ def _in_blocks(block, args, out_h: int, n_blocks: int, out: np.ndarray) -> None:
     if n_blocks <= 1:
         block(*args, 0, out_h, out)
         return
-    bounds = [b * out_h // n_blocks for b in range(n_blocks + 1)]
-    pool = _pool()
-    jobs = [pool.submit(block, *args, bounds[b], bounds[b + 1], out) for b in range(n_blocks)]
-    for job in jobs:
-        job.result()
-
-
-def _pool():
-    """The module's thread pool (``_threads()`` workers), started on first use."""
     global _POOL
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
         _POOL = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="convcli")
-    return _POOL
+    bounds = [b * out_h // n_blocks for b in range(n_blocks + 1)]
+    jobs = [_POOL.submit(block, *args, bounds[b], bounds[b + 1], out) for b in range(n_blocks)]
+    for job in jobs:
+        job.result()
 
 
 def _interleaved(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
@@ -470,7 +464,7 @@ def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
     rows = _interleaved(arr, plan)
     out = np.empty((g.out_h, g.out_w * nc), dtype=np.float32)
     factors = _rank1_factors(plan.kernel)
-    if not (factors is None and _fft_wins(plan) and _run_fft(rows, nc, plan, out)):
+    if not (_fft_wins(plan, rank1=factors is not None) and _run_fft(rows, nc, plan, out)):
         block, args, taps = _direct(rows, plan, factors)
         # small jobs run on this thread: waking the pool costs more than it saves (and on a busy
         # machine a parallel region waits for its slowest thread); big ones take a few blocks of
@@ -501,7 +495,7 @@ def run_plan_pixels(arr: np.ndarray, plan: ConvPlan, take_abs: bool, scale: floa
     if plan.dense:
         return None
     factors = _rank1_factors(plan.kernel)
-    if factors is None and _fft_wins(plan):
+    if _fft_wins(plan, rank1=factors is not None):
         return None
     g = plan.geometry
     nc = plan.channels_in
@@ -510,22 +504,16 @@ def run_plan_pixels(arr: np.ndarray, plan: ConvPlan, take_abs: bool, scale: floa
     pixels = np.empty((g.out_h, n_out), dtype=np.uint8 if maxval <= 255 else np.uint16)
     strip = max(4, min(g.out_h, _STRIP_VALUES // max(1, n_out)))
 
-    def rows(r0: int, r1: int) -> None:
+    def rows(r0: int, r1: int, out: np.ndarray) -> None:
         buf = np.empty((min(strip, r1 - r0), n_out), dtype=np.float32)
         for s0 in range(r0, r1, strip):
             s1 = min(r1, s0 + strip)
             block(*args, s0, s0, s1, buf)                 # buf row 0 is output row s0
-            _to_pixels(buf, take_abs, scale, shift, maxval, 0, s1 - s0, pixels[s0:s1])
+            _to_pixels(buf, take_abs, scale, shift, maxval, 0, s1 - s0, out[s0:s1])
 
     work = g.out_h * n_out * taps
-    n_jobs = 1 if work < _SERIAL_WORK else max(1, min(-(-g.out_h // strip), 2 * _threads()))
-    if n_jobs == 1:
-        rows(0, g.out_h)
-    else:
-        bounds = [j * g.out_h // n_jobs for j in range(n_jobs + 1)]
-        jobs = [_pool().submit(rows, bounds[j], bounds[j + 1]) for j in range(n_jobs)]
-        for job in jobs:
-            job.result()
+    n_jobs = 1 if work < _SERIAL_WORK else min(-(-g.out_h // strip), 2 * _threads())
+    _in_blocks(rows, (), g.out_h, n_jobs, pixels)
     return pixels if arr.ndim == 2 else pixels.reshape(g.out_h, g.out_w, nc)
 
 
@@ -616,10 +604,15 @@ def _tiling(out_n: int, span: int, target: int) -> tuple[int, int, int]:
     return n, n - span + 1, -(-out_n // (n - span + 1))
 
 
-def _fft_wins(plan: ConvPlan) -> bool:
-    """Whether the plan's shape calls for the FFT path (the input's values are checked separately)."""
+def _fft_wins(plan: ConvPlan, rank1: bool | None = None) -> bool:
+    """Whether the plan's shape calls for the FFT path (the input's values are checked separately).
+
+    ``rank1``: whether the kernel splits (``_rank1_factors``), when the caller already knows.
+    """
     g = plan.geometry
-    if plan.dense or g.stride != (1, 1) or _rank1_factors(plan.kernel) is not None:
+    if rank1 is None:
+        rank1 = not plan.dense and _rank1_factors(plan.kernel) is not None
+    if plan.dense or g.stride != (1, 1) or rank1:
         return False
     eh, ew = effective_kernel(g.k_h, g.dilation[0]), effective_kernel(g.k_w, g.dilation[1])
     return eh * ew >= _FFT_MIN_AREA and g.out_h * g.out_w >= _FFT_MIN_OUT
@@ -713,12 +706,12 @@ def _run_fft(rows: np.ndarray, nc: int, plan: ConvPlan, out: np.ndarray) -> bool
     tiles = [(ty, c, tx) for ty in range(ny) for c in range(nc) for tx in range(nx)]
     failed = []
 
-    def work(part):
+    def work(j0: int, j1: int, out: np.ndarray) -> None:
         # buffers reused for every tile: fresh 0.5 MiB arrays per FFT cost about a third more time
         tile = np.empty((th, tw))
         f = np.empty((th, tw // 2 + 1), dtype=np.complex128)
         res = np.empty((th, tw))
-        for ty, c, tx in part:
+        for ty, c, tx in tiles[j0:j1]:
             if failed:
                 return
             oy0, ox0 = ty * vh, tx * vw
@@ -735,15 +728,7 @@ def _run_fft(rows: np.ndarray, nc: int, plan: ConvPlan, out: np.ndarray) -> bool
             np.fft.irfft(f[:m], n=tw, axis=1, out=res[:m])
             _store_tile(res, nc, c, oy0, ox0, m, min(vw, g.out_w - ox0), bias[c], whole and big < exact_below, out)
 
-    n_jobs = min(len(tiles), 4 * _threads())
-    if n_jobs <= 1:
-        work(tiles)
-    else:
-        bounds = [j * len(tiles) // n_jobs for j in range(n_jobs + 1)]
-        pool = _pool()
-        jobs = [pool.submit(work, tiles[bounds[j]:bounds[j + 1]]) for j in range(n_jobs)]
-        for job in jobs:
-            job.result()
+    _in_blocks(work, (), len(tiles), min(len(tiles), 4 * _threads()), out)
     return not failed
 
 
