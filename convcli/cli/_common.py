@@ -262,14 +262,13 @@ def op_step(plan_for, run, build_trace, *, carry, rule: str, alpha, trace: bool,
     from ..ops.display import pointwise_rule
 
     keep_alpha = AlphaMode(alpha) == AlphaMode.keep
+    mapping = pointwise_rule(rule, 255.0) if run_pixels is not None and not trace else None
 
     def step(loaded) -> Outcome:
         plan = plan_for(loaded.raw.shape)
         moved = carry(loaded.alpha, plan) if loaded.alpha is not None and keep_alpha else None
         formulas = plan.geometry.formulas() if hasattr(plan, "geometry") else plan.formulas()
-        mapping = pointwise_rule(rule, 255.0)
-        if (run_pixels is not None and loaded.pixel_target and not trace and loaded.maxval == 255.0
-                and mapping is not None):
+        if mapping is not None and loaded.pixel_target and loaded.maxval == 255.0:
             pixels = run_pixels(loaded.raw if reads_uint8 else loaded.data, plan, *mapping, 255.0)
             if pixels is not None:
                 return Outcome(None, range_mode=rule, alpha=moved, formulas=formulas, pixels=pixels)
