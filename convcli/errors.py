@@ -41,6 +41,12 @@ class OutputError(ConvcliError, OSError):
     exit_code = ExitCode.CANNOT_WRITE
 
 
+class ConvcliWarning(UserWarning):
+    """Something was lost on the way in or out (a 16-bit colour image read as 8-bit, a float image
+    written as 8-bit, frames after the first ignored). The CLI prints it as one line,
+    ``convcli: warning: ...``."""
+
+
 class LimitError(ConvcliError, ValueError):
     """An input or a result would exceed the pixel or memory limits."""
 

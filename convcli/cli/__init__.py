@@ -52,9 +52,32 @@ from . import tour as _tour  # noqa: E402,F401
 
 
 def error(message: str, code: int) -> int:
-    sys.stderr.write(f"convcli: error: {message}\n")
+    from ..safeio import printable
+
+    sys.stderr.write(f"convcli: error: {printable(message)}\n")
     sys.stderr.flush()
     return int(code)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """convcli's own warnings as one line each; every other Python warning is silenced."""
+    from ..errors import ConvcliWarning
+    from ..safeio import printable
+
+    if issubclass(category, ConvcliWarning):
+        sys.stderr.write(f"convcli: warning: {printable(message)}\n")
+        sys.stderr.flush()
+
+
+def _route_warnings() -> None:
+    import warnings
+
+    from ..errors import ConvcliWarning
+
+    warnings.resetwarnings()
+    warnings.simplefilter("ignore")
+    warnings.simplefilter("always", ConvcliWarning)
+    warnings.showwarning = _show_warning
 
 
 def _is_usage_error(exc: BaseException) -> bool:
@@ -72,6 +95,7 @@ def run(argv: list[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    _route_warnings()
     batch.debug_tracebacks = debug
     try:
         code = app(args=args, prog_name="convcli", standalone_mode=False)
