@@ -20,12 +20,14 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import imageio
+from .safeio import printable
+from . import imageio, safeio
 from .errors import ConvcliError, ExitCode, LimitError, OutputError, ParameterError
 
 # set by the CLI's --debug: print the traceback of each failing input (they are otherwise one line)
 debug_tracebacks = False
 
+MAX_JOBS = 64
 READABLE_EXTS = imageio.READ_IMAGE_EXTS | imageio.MATRIX_EXTS
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "tif": ".tif", "tiff": ".tif", "webp": ".webp",
            "bmp": ".bmp", "npy": ".npy", "csv": ".csv", "txt": ".txt"}
@@ -98,22 +100,84 @@ def expand_inputs(specs: Iterable[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def output_name(input_path: str, out_dir: str, *, fmt: str | None = None, name: str = "{stem}") -> str:
+NAME_FIELDS = ("stem", "ext", "index")
+MAX_NAME_BYTES = 255
+
+
+def render_name(template: str, *, stem: str, ext: str = "", index: int = 1) -> str:
+    """Fill ``--name``: ``{stem}`` (the input's name without extension), ``{ext}`` (its extension
+    without the dot), ``{index}`` (1, 2, ... in input order), ``{{``/``}}`` for literal braces.
+    Nothing else: no attribute or index access, no format specs. The result must be a plain file
+    name (no path separator, no control characters, not . or ..) of at most 255 bytes."""
+    from .safeio import printable
+
+    shown = printable(template if len(template) <= 80 else template[:77] + "...")
+    values = {"stem": stem, "ext": ext, "index": str(index)}
+    out: list[str] = []
+    i = 0
+    while i < len(template):
+        ch = template[i]
+        if template.startswith("{{", i) or template.startswith("}}", i):
+            out.append(ch)
+            i += 2
+            continue
+        if ch == "}":
+            raise ParameterError(f"--name template {shown!r} has an unmatched '}}'; write '}}}}' for a literal brace")
+        if ch == "{":
+            end = template.find("}", i)
+            if end < 0:
+                raise ParameterError(f"--name template {shown!r} has an unclosed '{{'; write '{{{{' for a literal brace")
+            field = template[i + 1:end]
+            if field not in values:
+                raise ParameterError(f"--name template {shown!r}: unknown field "
+                                     f"{'{' + printable(field[:40]) + '}'!r}; "
+                                     f"use {{stem}}, {{ext}} or {{index}} (and {{{{ }}}} for literal braces)")
+            out.append(values[field])
+            i = end + 1
+            continue
+        out.append(ch)
+        i += 1
+        if len(out) > 4 * MAX_NAME_BYTES:
+            break
+    filename = "".join(out)
+    bad = not filename or filename in (".", "..") or os.sep in filename or (os.altsep and os.altsep in filename) \
+        or "\0" in filename or printable(filename) != filename
+    if bad:
+        raise ParameterError(f"--name template {shown!r} must give a plain file name (no path separator or "
+                             f"control characters), got {printable(filename)!r}")
+    if len(filename.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise ParameterError(f"--name template {shown!r} gives a file name longer than {MAX_NAME_BYTES} bytes")
+    return filename
+
+
+def output_name(input_path: str, out_dir: str, *, fmt: str | None = None, name: str = "{stem}",
+                index: int = 1) -> str:
     """``out_dir/<name with {stem}>.<ext>``: the input's extension unless ``fmt`` says otherwise
     (inputs in formats convcli cannot write, such as GIF, become PNG)."""
     base = {"-": "stdin.png", "--matrix": "matrix.csv"}.get(input_path) or os.path.basename(input_path)
     stem, ext = os.path.splitext(base)
+    in_ext = ext.lstrip(".")
     if fmt:
         ext = FORMATS[fmt]
     elif ext.lower() not in imageio.IMAGE_EXTS and ext.lower() not in (".npy", ".csv", ".txt"):
         ext = ".png"
-    try:
-        filename = name.format(stem=stem)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ParameterError(f"--name template {name!r} is not valid ({exc}); use {{stem}} for the input's name") from None
-    if not filename or os.sep in filename:
-        raise ParameterError(f"--name template {name!r} must give a plain file name")
+    filename = render_name(name, stem=stem, ext=in_ext, index=index)
+    if len((filename + ext).encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise ParameterError(f"output name {filename + ext!r} is longer than {MAX_NAME_BYTES} bytes; shorten --name")
     return os.path.join(out_dir, filename + ext)
+
+
+def encoding_name(output: str, fmt: str | None) -> str:
+    """The name whose extension picks the encoding: the output's own, except for streams (stdout,
+    FIFOs, devices), which take --format, else their own extension, else PNG."""
+    if not safeio.is_stream(output):
+        return output
+    ext = os.path.splitext(output)[1].lower()
+    if fmt:
+        return "stdout" + FORMATS[fmt]
+    if ext in imageio.IMAGE_EXTS or ext in (".npy", ".csv", ".txt"):
+        return output
+    return "stdout.png"
 
 
 def check_format(fmt: str | None) -> str | None:
@@ -169,30 +233,30 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
     if output is not None and len(expanded) > 1:
         raise ParameterError(f"-o names one output but there are {len(expanded)} inputs; use --out-dir DIR")
     if out_dir is not None:
-        if not os.path.isdir(out_dir):
-            raise OutputError(f"{out_dir}: output directory does not exist")
-        if not os.access(out_dir, os.W_OK):
-            raise OutputError(f"{out_dir}: output directory is not writable")
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    records = [Record(input=p, status="error" if err else "pending", error=err,
+        check_out_dir(out_dir)
+    records = [Record(input=p, status="error" if err else "pending", error=printable(err) if err else None,
                       exit_code=int(ExitCode.BAD_INPUT) if err else 0) for p, err in expanded]
     real_inputs = [p for p, err in expanded if err is None and p not in ("-", "--matrix")]
+    for src in real_inputs:
+        safeio.note_read(src)
     taken: dict[str, str] = {}
-    for rec in records:
+    for index, rec in enumerate(records, start=1):
         if rec.status != "pending":
             continue
         if output is not None:
             rec.output = output
         elif out_dir is not None:
-            rec.output = output_name(rec.input, out_dir, fmt=fmt, name=name)
+            rec.output = output_name(rec.input, out_dir, fmt=fmt, name=name, index=index)
         if rec.output is None or rec.output == "-":
             continue
         try:
-            imageio.output_kind(rec.output)
-            _refuse_inputs(rec.output, real_inputs)
-            key = os.path.abspath(rec.output)
+            imageio.output_kind(encoding_name(rec.output, fmt))
+            if os.path.isdir(os.path.dirname(os.path.abspath(rec.output))):
+                safeio.check_target(rec.output)
+            key = os.path.realpath(rec.output)
             if key in taken:
-                raise OutputError(f"{rec.output}: also the output of {taken[key]}; use --name to tell them apart")
+                raise OutputError(f"{printable(rec.output)}: also the output of {printable(taken[key])}; "
+                                  f"use --name to tell them apart")
             taken[key] = rec.input
         except ConvcliError as exc:
             _fail(rec, exc)
@@ -201,6 +265,8 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
             on_record(rec)
 
     todo = [r for r in records if r.status == "pending"]
+    # threads never outnumber the inputs, nor a small bound (the op itself uses every core)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, MAX_JOBS, len(todo) or 1))
 
     def load(rec: Record) -> imageio.Loaded:
         if rec.input == "--matrix":
@@ -212,7 +278,7 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
         return imageio.load_input(rec.input, gray=gray, alpha=alpha, data=data)
 
     def target_of(rec: Record) -> str | None:
-        return None if rec.output is None else rec.output if rec.output != "-" else f"stdout{FORMATS[fmt or 'png']}"
+        return None if rec.output is None else encoding_name(rec.output, fmt)
 
     def save(rec: Record, loaded: imageio.Loaded, out: Outcome, started: float) -> None:
         try:
@@ -233,12 +299,14 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                     assert stdout_write is not None
                     stdout_write(payload)
                 else:
-                    imageio.write_atomic(rec.output, payload, inputs=tuple(real_inputs))
+                    if out_dir is not None:
+                        make_out_dir(out_dir)
+                    safeio.write_file(rec.output, payload)
             rec.status = "ok"
-        except ConvcliError as exc:
-            _fail(rec, exc)
-        except MemoryError:
-            _fail(rec, OutputError(f"{rec.output}: out of memory while encoding"))
+        except BrokenPipeError:
+            raise
+        except Exception as exc:
+            _fail(rec, as_convcli_error(exc, rec.output or rec.input, writing=True))
         rec.seconds = round(time.perf_counter() - started, 6)
 
     lock = threading.Lock()
@@ -272,9 +340,10 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                     rec.report = out.report
                     if on_result:
                         on_result(loaded, out)
-                except (ConvcliError, MemoryError) as exc:
-                    # MemoryError: an allocation no estimate foresaw; report it like any failure
-                    _fail(rec, exc if isinstance(exc, ConvcliError) else LimitError(f"{rec.input}: out of memory"))
+                except Exception as exc:
+                    # MemoryError: an allocation no estimate foresaw; anything else is a bug, but
+                    # it is this input's bug: its record says so and the batch goes on
+                    _fail(rec, as_convcli_error(exc, rec.input))
                     rec.seconds = round(time.perf_counter() - started, 6)
                     if on_record:
                         with lock:
@@ -313,24 +382,60 @@ def _drain(saves: list, on_record, lock, *, keep: int) -> None:
                 on_record(rec)
 
 
+class InternalError(ConvcliError):
+    """An unexpected exception in one input's step: a bug, reported for that input alone."""
+
+    exit_code = ExitCode.FAILURE
+
+
+def as_convcli_error(exc: BaseException, name: str, *, writing: bool = False) -> ConvcliError:
+    """Any exception of one input's step or save as the error its record reports."""
+    if isinstance(exc, ConvcliError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return LimitError(f"{name}: out of memory{' while encoding' if writing else ''}")
+    if writing and isinstance(exc, OSError):
+        return OutputError(f"{name}: cannot write ({exc.strerror or exc})")
+    return InternalError(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+
+
 def _fail(rec: Record, exc: ConvcliError) -> None:
     if debug_tracebacks:
         import traceback
 
         traceback.print_exc(file=sys.stderr)
     rec.status = "error"
-    msg = str(exc)
-    named = msg.startswith(rec.input) or rec.input in ("-", "--matrix")
-    rec.error = msg if named else f"{rec.input}: {msg}"
+    msg = printable(exc)
+    named = msg.startswith(printable(rec.input)) or rec.input in ("-", "--matrix")
+    rec.error = msg if named else f"{printable(rec.input)}: {msg}"
     rec.exit_code = int(exc.exit_code)
 
 
-def _refuse_inputs(output: str, inputs: list[str]) -> None:
-    if not os.path.exists(output):
+def check_out_dir(out_dir: str) -> None:
+    """Refuse at once an --out-dir that can never be made: a file, or under a missing-or-read-only
+    parent. A missing directory is created (with its parents) when the first output is written,
+    so a run that fails before writing leaves no empty directory behind."""
+    name = printable(out_dir)
+    if os.path.isdir(out_dir):
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise OutputError(f"{name}: output directory is not writable")
         return
-    for src in inputs:
-        if imageio.same_file(src, output):
-            raise OutputError(f"{output}: output would overwrite the input {src}; choose another --out-dir or --name")
+    if os.path.lexists(out_dir):
+        raise OutputError(f"{name}: exists and is not a directory; --out-dir needs a directory")
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise OutputError(f"{name}: cannot create the output directory: {printable(parent)} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{name}: cannot create the output directory in {printable(parent)} (not writable)")
+
+
+def make_out_dir(out_dir: str) -> None:
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{printable(out_dir)}: cannot create the output directory ({exc.strerror or exc})") from None
 
 
 def exit_code(records: list[Record]) -> int:
@@ -343,8 +448,19 @@ def exit_code(records: list[Record]) -> int:
     return int(ExitCode.PARTIAL)
 
 
-def stdout_binary_writer() -> Callable[[bytes], None]:
+def stdout_binary_writer(stream=None) -> Callable[[bytes], None]:
+    """Write data to stdout (or ``stream``, a binary file). A full or closed stdout is an
+    OutputError (exit 5); a reader that went away raises BrokenPipeError, which the CLI ends on
+    quietly, as Unix tools do."""
     def write(payload: bytes) -> None:
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
+        out = stream if stream is not None else getattr(sys.stdout, "buffer", None)
+        if out is None:
+            raise OutputError("stdout: is closed; cannot write the result there")
+        try:
+            out.write(payload)
+            out.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"stdout: cannot write ({getattr(exc, 'strerror', None) or exc})") from None
     return write

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 
@@ -429,39 +428,11 @@ def same_file(a: str, b: str) -> bool:
 
 
 def write_atomic(path: str, payload: bytes, *, inputs: tuple[str, ...] = ()) -> None:
-    """Write ``payload`` to a temporary file beside ``path`` and rename it into place.
+    """Write ``payload`` to ``path`` through convcli's one write guard (:func:`convcli.safeio.write_file`):
+    atomically for regular files, streamed into FIFOs and character devices, never over ``inputs``
+    or any other file this run has read."""
+    from . import safeio
 
-    Refuses to overwrite any of ``inputs``; on any failure nothing is left behind.
-    """
     for src in inputs:
-        if src not in ("-", "--matrix") and os.path.exists(path) and same_file(src, path):
-            raise OutputError(f"{path}: output would overwrite the input {src}; choose another name")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise OutputError(f"{path}: output directory {directory} does not exist")
-    if os.path.isdir(path):
-        raise OutputError(f"{path}: is a directory")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        if os.path.exists(path):
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o777)
-            except OSError:
-                pass
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        safeio.note_read(src)
+    safeio.write_file(path, payload)

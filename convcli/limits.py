@@ -8,30 +8,45 @@ from __future__ import annotations
 
 import os
 
-from .errors import LimitError
+from .errors import LimitError, ParameterError
 
 DEFAULT_MAX_PIXELS = 89_478_485
+# every result and intermediate buffer may hold at most this many values per pixel of the limit:
+# an RGBA image at the pixel limit fits, a 300000-channel feature map of 100×100 does not
+VALUES_PER_PIXEL = 4
+ENV = "CONVCLI_MAX_PIXELS"
+_LARGEST = 2**62
 
 
-def _from_env() -> int:
-    raw = os.environ.get("CONVCLI_MAX_PIXELS", "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return DEFAULT_MAX_PIXELS
+def from_env() -> int | None:
+    """The limit ``CONVCLI_MAX_PIXELS`` sets, None when unset or empty. A value that is not a whole
+    number from 1 to 2**62 in ASCII digits is refused: a limit must never fail open."""
+    raw = os.environ.get(ENV)
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= _LARGEST:
+        from .safeio import printable
+
+        raise ParameterError(f"{ENV} must be a whole number of pixels from 1 to {_LARGEST}, got {printable(raw)!r}")
+    return int(text)
 
 
-_max_pixels = _from_env()
+_max_pixels: int | None = None       # set by --max-pixels / set_max_pixels; None: env or default
 
 
 def max_pixels() -> int:
-    return _max_pixels
+    if _max_pixels is not None:
+        return _max_pixels
+    return from_env() or DEFAULT_MAX_PIXELS
 
 
-def set_max_pixels(value: int) -> None:
+def set_max_pixels(value: int | None) -> None:
+    """Set the limit (None: back to CONVCLI_MAX_PIXELS or the default)."""
     global _max_pixels
-    if int(value) < 1:
-        raise ValueError("the pixel limit must be at least 1")
-    _max_pixels = int(value)
+    if value is not None and not 1 <= int(value) <= _LARGEST:
+        raise ParameterError(f"the pixel limit must be from 1 to {_LARGEST}, got {value}")
+    _max_pixels = None if value is None else int(value)
 
 
 def human_bytes(n: float) -> str:
@@ -43,10 +58,18 @@ def human_bytes(n: float) -> str:
 
 
 def check_pixels(height: int, width: int, channels: int = 1, *, what: str = "result") -> None:
-    """Refuse (before allocating) a ``what`` of height×width pixels over the limit."""
+    """Refuse (before allocating) a ``what`` of height×width pixels over the limit, or of
+    channels×height×width values over ``VALUES_PER_PIXEL`` times the limit."""
+    limit = max_pixels()
     pixels = int(height) * int(width)
-    if pixels > _max_pixels:
-        need = human_bytes(pixels * max(1, channels) * 4)
+    values = pixels * max(1, int(channels))
+    need = human_bytes(values * 4)
+    if pixels > limit:
         raise LimitError(
             f"{what} would be {height}×{width} = {pixels:,} pixels ({need} as float32), over the limit of "
-            f"{_max_pixels:,} pixels; raise it with --max-pixels if you mean it")
+            f"{limit:,} pixels; raise it with --max-pixels if you mean it")
+    if values > VALUES_PER_PIXEL * limit:
+        raise LimitError(
+            f"{what} would be {int(channels):,} channels × {height}×{width} = {values:,} values ({need} as "
+            f"float32), over the limit of {VALUES_PER_PIXEL * limit:,} values ({VALUES_PER_PIXEL} per pixel of "
+            f"the {limit:,}-pixel limit); raise it with --max-pixels if you mean it")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 import warnings
 
 from .errors import ConvcliWarning, InputError, LimitError
@@ -48,6 +49,8 @@ def read_bounded(path: str, cap: int, *, what: str = "file", fileobj=None) -> by
             raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
         if stat.S_ISDIR(st.st_mode):
             raise InputError(f"{name}: is a directory, not a file")
+        if stat.S_ISREG(st.st_mode):
+            _run.read[(st.st_dev, st.st_ino)] = path
         if stat.S_ISREG(st.st_mode) and st.st_size > cap:
             raise LimitError(f"{name}: {what} is {st.st_size:,} bytes, over the limit of {cap:,} bytes")
         try:
@@ -74,3 +77,286 @@ def _read_capped(fh, cap: int, name: str, what: str) -> bytes:
     except OSError as exc:
         raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
     return b"".join(chunks)
+
+
+# ---------------------------------------------------------------------------------------- writing
+#
+# One guard for every file convcli writes (-o, --out-dir, --trace-out, --save-stats, ...):
+# - a written file is never a file this run reads (judged by device and inode, not by spelling);
+# - a FIFO or character device is streamed into, as Unix tools do (-o /dev/stdout); a block
+#   device, socket or directory is refused; nothing ever replaces a device node;
+# - a regular file is written to a temporary file beside it and renamed into place (through a
+#   symlink: the link's target is replaced, the link stays);
+# - temporary files are tracked, so an interrupted run (SIGINT, SIGTERM, SIGHUP) removes them;
+# - "side" files (a trace or stats export) are staged and renamed only when the run succeeds.
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like KeyboardInterrupt, then exit 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Run:
+    """What one run has read and is writing (the CLI starts a fresh one per command)."""
+
+    def __init__(self) -> None:
+        self.read: dict[tuple[int, int], str] = {}      # (st_dev, st_ino) -> a path it was read as
+        self.temps: set[str] = set()                     # temporary files not yet renamed
+        self.deferred_paths: set[str] = set()            # side files: staged until commit()
+        self.staged: list[tuple[str, str]] = []          # (temp, target) waiting for commit()
+
+
+_run = _Run()
+
+
+def begin_run(*, deferred: tuple[str, ...] = ()) -> None:
+    """Start a fresh run: forget what earlier runs read; ``deferred`` paths are staged until
+    :func:`end_run` commits them."""
+    global _run
+    _run = _Run()
+    _run.deferred_paths = {_key(p) for p in deferred if p and p != "-"}
+
+
+def defer(path: str | None) -> None:
+    """Stage ``path`` (a side output such as a trace export) until the run succeeds."""
+    if path and path != "-":
+        _run.deferred_paths.add(_key(path))
+
+
+def end_run(*, commit: bool) -> None:
+    """Rename the staged side files into place (``commit``) or drop them; remove stray temps."""
+    staged, _run.staged = _run.staged, []
+    for tmp, target in staged:
+        if commit:
+            try:
+                os.replace(tmp, target)
+                _run.temps.discard(tmp)
+            except OSError:
+                pass
+    remove_temps()
+
+
+def remove_temps() -> None:
+    """Delete every temporary file of this run that was not renamed into place."""
+    for tmp in list(_run.temps):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        _run.temps.discard(tmp)
+
+
+def _key(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def note_read(path: str) -> None:
+    """Remember that this run reads ``path`` (its identity, not its spelling): no output may be it."""
+    if not path or path in ("-", "--matrix"):
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if stat.S_ISREG(st.st_mode):
+        _run.read[(st.st_dev, st.st_ino)] = path
+
+
+def _read_as(st: os.stat_result) -> str | None:
+    """The path under which this run read the file ``st`` describes, if it still is that file."""
+    src = _run.read.get((st.st_dev, st.st_ino))
+    if src is None:
+        return None
+    try:
+        now = os.stat(src)
+    except OSError:
+        return None
+    return src if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) else None
+
+
+def check_target(path: str) -> None:
+    """Refuse, before any work, an output that can never be written: an input of this run, a
+    directory, a block device or socket, or a missing or read-only directory."""
+    _classify(path)
+
+
+def _classify(path: str) -> tuple[str, str]:
+    """('stream' | 'atomic', the path to write). Raises OutputError for what must not be written."""
+    from .errors import OutputError
+
+    name = printable(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(f"{name}: cannot write ({exc.strerror or exc})") from None
+    if st is not None:
+        src = _read_as(st)
+        if src is not None:
+            raise OutputError(f"{name}: output would overwrite the input {printable(src)}; choose another name")
+        mode = st.st_mode
+        if stat.S_ISDIR(mode):
+            raise OutputError(f"{name}: is a directory; give a file name (or --out-dir for one file per input)")
+        if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+            return "stream", path
+        if not stat.S_ISREG(mode):
+            kind = "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+            raise OutputError(f"{name}: is {kind}; convcli writes only regular files, FIFOs and character devices")
+        real = os.path.realpath(path)
+        if real.startswith("/proc/") or path.startswith(("/dev/", "/proc/")):
+            return "stream", path                  # /dev/stdout redirected to a file: write through it
+        if not os.access(real, os.W_OK):
+            raise OutputError(f"{name}: file is not writable")
+        target = real
+    else:
+        if os.path.islink(path):                   # a dangling link: write where it points
+            target = os.path.realpath(path)
+        else:
+            target = path
+    directory = os.path.dirname(os.path.abspath(target)) or "."
+    if not os.path.isdir(directory):
+        raise OutputError(f"{name}: output directory {printable(directory)} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError(f"{name}: directory {printable(directory)} is not writable")
+    return "atomic", target
+
+
+def is_stream(path: str) -> bool:
+    """True for an output that is streamed into (a FIFO, a character device, /dev/stdout)."""
+    if path == "-":
+        return True
+    try:
+        return _classify(path)[0] == "stream"
+    except Exception:
+        return path.startswith(("/dev/", "/proc/"))
+
+
+def write_file(path: str, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` under the rules above; errors are OutputError (exit 5)."""
+    from .errors import OutputError
+
+    how, target = _classify(path)
+    if how == "stream":
+        _stream(path, payload)
+        return
+    directory = os.path.dirname(os.path.abspath(target)) or "."
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
+        _run.temps.add(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        _copy_mode(tmp, target)
+        if _key(path) in _run.deferred_paths or _key(target) in _run.deferred_paths:
+            _run.staged.append((tmp, target))
+            tmp = None
+            return
+        os.replace(tmp, target)
+        _run.temps.discard(tmp)
+        tmp = None
+    except OSError as exc:
+        raise OutputError(f"{printable(path)}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            _run.temps.discard(tmp)
+
+
+def _copy_mode(tmp: str, target: str) -> None:
+    try:
+        os.chmod(tmp, os.stat(target).st_mode & 0o777)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+
+
+def _stream(path: str, payload: bytes) -> None:
+    """Write into a FIFO or character device (or through /dev/stdout) without replacing it. A FIFO
+    with no reader is refused at once instead of blocking forever."""
+    from .errors import OutputError
+
+    name = printable(path)
+    flags = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ENXIO:
+            raise OutputError(f"{name}: FIFO has no reader") from None
+        raise OutputError(f"{name}: cannot write ({exc.strerror or exc})") from None
+    try:
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        view = memoryview(payload)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{name}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
+class Transaction:
+    """Several outputs that appear together or not at all (bnorm-stats --out-dir): ``stage`` writes
+    each to a temporary file, ``commit`` renames them all; leaving the block without commit removes
+    the temporary files."""
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, str]] = []
+        self._streams: list[tuple[str, bytes]] = []
+
+    def __enter__(self) -> "Transaction":
+        return self
+
+    def stage(self, path: str, payload: bytes) -> None:
+        from .errors import OutputError
+
+        how, target = _classify(path)
+        if how == "stream":
+            self._streams.append((path, payload))
+            return
+        directory = os.path.dirname(os.path.abspath(target)) or "."
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
+            _run.temps.add(tmp)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            _copy_mode(tmp, target)
+        except OSError as exc:
+            raise OutputError(f"{printable(path)}: cannot write ({exc.strerror or exc})") from None
+        self._staged.append((tmp, target))
+
+    def commit(self) -> None:
+        from .errors import OutputError
+
+        for tmp, target in self._staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise OutputError(f"{printable(target)}: cannot write ({exc.strerror or exc})") from None
+            _run.temps.discard(tmp)
+        self._staged = []
+        for path, payload in self._streams:
+            _stream(path, payload)
+        self._streams = []
+
+    def __exit__(self, *exc) -> None:
+        for tmp, _ in self._staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            _run.temps.discard(tmp)
+        self._staged = []

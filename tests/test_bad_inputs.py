@@ -429,9 +429,21 @@ def test_output_directory_missing(cli, cmd, slide, out, tmp_path):
 
 @pytest.mark.parametrize("cmd", SINGLE)
 def test_out_dir_missing_for_a_batch(cli, cmd, slide, out, tmp_path):
-    code, _o, err = cli(*cmd.argv([str(slide), str(slide)], tmp_path / "nope"))
-    assert_refused(code, err, 5, names=("nope",), words="does not exist")
-    assert not (tmp_path / "nope").exists()
+    # a missing --out-dir is created when the first output is written (mkdir -p) ...
+    other = slide.parent / "other.csv"
+    shutil.copy(slide, other)
+    code, _o, err = cli(*cmd.argv([str(slide), str(other)], tmp_path / "nope" / "deeper"))
+    assert code == 0, err
+    assert sorted(os.listdir(tmp_path / "nope" / "deeper")) == ["other.csv", "slide.csv"]
+    # ... never when every input fails (no empty directory is left behind) ...
+    bad = slide.parent / "bad.csv"
+    bad.write_text("1,2\n3\n")
+    code, _o, err = cli(*cmd.argv([str(bad), str(bad.parent / "missing.csv")], tmp_path / "never"))
+    assert code == 4 and not (tmp_path / "never").exists()
+    # ... and one whose place is a file is refused at once
+    (tmp_path / "file").write_text("x")
+    code, _o, err = cli(*cmd.argv([str(slide), str(other)], tmp_path / "file" / "sub"))
+    assert_refused(code, err, 5, names=("sub",), words="not a directory")
 
 
 @pytest.mark.parametrize("cmd", SINGLE)

@@ -77,8 +77,18 @@ def test_missing_patterns_and_dirs(cli, tmp_path, samples):
     out.mkdir()
     code, _, err = cli("convolve", samples / "gray.png", str(tmp_path / "nothing*.png"), "-k", "box", "--out-dir", out)
     assert code == 4 and "no files match" in err and os.listdir(out) == ["gray.png"]
-    code, _, err = cli("convolve", samples / "gray.png", "-k", "box", "--out-dir", tmp_path / "nope")
-    assert code == 5 and "does not exist" in err
+    # a missing --out-dir is created (with its parents), as bnorm-stats --out-dir always did
+    code, _, err = cli("convolve", samples / "gray.png", "-k", "box", "--out-dir", tmp_path / "new" / "dir")
+    assert code == 0 and os.listdir(tmp_path / "new" / "dir") == ["gray.png"]
+    assert err.strip().splitlines() == [f"convcli: 1 written to {tmp_path / 'new' / 'dir'}, 0 failed, in "
+                                        + err.split(" in ")[-1].strip()]
+    # ... but only when something is written: a run that fails first leaves no empty directory
+    code, _, err = cli("convolve", samples / "gray.png", "-k", "box:999", "--out-dir", tmp_path / "never")
+    assert code == 2 and not (tmp_path / "never").exists()
+    # a file in the way is still refused at once
+    (tmp_path / "afile").write_text("x")
+    code, _, err = cli("convolve", samples / "gray.png", "-k", "box", "--out-dir", tmp_path / "afile" / "sub")
+    assert code == 5 and "not a directory" in err and len(err.strip().splitlines()) == 1
 
 
 def test_output_never_replaces_an_input(cli, folder):

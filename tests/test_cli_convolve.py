@@ -185,7 +185,7 @@ BAD = [
     (["--matrix", SLIDE, "-k", "gaussian:9"], 2, "larger than the padded input"),
     (["--matrix", SLIDE, "-k", "box", "--padding-mode", "mirror"], 2, "mirror"),
     (["--matrix", "1,2;3", "-k", "box"], 3, "ragged"),
-    (["--matrix", SLIDE, "-k", "box", "--bias", "nan"], 2, "--bias must be finite"),
+    (["--matrix", SLIDE, "-k", "box", "--bias", "nan"], 2, "--bias must be a number"),
     (["--matrix", SLIDE, "-k", "box", "--trace", "--region", "1,2"], 2, "region must be Y,X,H,W"),
     (["--matrix", SLIDE, "-k", "box", "--trace", "--channel", "3"], 2, "channel 3 does not exist"),
     (["--matrix", SLIDE, "-k", "box", "--max-pixels", "4"], 6, "over the limit of 4 pixels"),
@@ -237,13 +237,13 @@ def test_output_errors(cli, tmp_path, samples):
     cases = [
         (tmp_path / "nodir" / "o.png", 5, "does not exist"),
         (tmp_path / "o.xyz", 2, "unknown output extension"),
-        (good, 5, "output is the input"),
+        (good, 5, "would overwrite the input"),
         (tmp_path / "dir.png", 5, "is a directory"),
     ]
     link = tmp_path / "link.csv"
     os.symlink(good, link)
     before = snapshot(tmp_path)
-    cases.append((link, 5, "output is the input"))
+    cases.append((link, 5, "would overwrite the input"))
     for out, code, message in cases:
         got, _, err = cli("convolve", good, "-k", "1", "-o", out)
         assert got == code and message in err, (out, err)

@@ -89,25 +89,52 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code; never raises.
 
     Errors print one line on stderr; with ``--debug`` the full traceback comes first (the exit code
-    stays the documented one, so scripts behave the same).
+    stays the documented one, so scripts behave the same). Temporary files are removed whatever
+    ends the run, and side outputs (trace and stats exports) appear only when it succeeds.
     """
-    from .. import batch
+    from .. import batch, limits, safeio
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     _route_warnings()
     batch.debug_tracebacks = debug
+    safeio.begin_run()
+    limits.set_max_pixels(None)
+    code = int(ExitCode.FAILURE)
+    previous = _catch_signals()
     try:
+        code = _run(args, debug)
+        return code
+    finally:
+        safeio.end_run(commit=code in (ExitCode.OK, ExitCode.PARTIAL))
+        _restore_signals(previous)
+        batch.debug_tracebacks = False
+
+
+def _run(args: list[str], debug: bool) -> int:
+    from .. import limits, safeio
+
+    try:
+        limits.from_env()                    # a garbage CONVCLI_MAX_PIXELS is a usage error, not ignored
         code = app(args=args, prog_name="convcli", standalone_mode=False)
         if code == ExitCode.INTERRUPTED:     # Typer turns Ctrl-C into a silent return of 130
             return error("interrupted", ExitCode.INTERRUPTED)
-        return int(code) if isinstance(code, int) else ExitCode.OK
+        code = int(code) if isinstance(code, int) else ExitCode.OK
+        _flush_stdout()
+        return code
     except ConvcliError as exc:
         _traceback(debug)
         return error(str(exc), exc.exit_code)
     except KeyboardInterrupt:
+        safeio.remove_temps()
         return error("interrupted", ExitCode.INTERRUPTED)
+    except safeio.Interrupted as exc:
+        safeio.remove_temps()
+        import signal
+
+        return error(f"terminated by {signal.Signals(exc.signum).name}", 128 + exc.signum)
     except BrokenPipeError:
+        _silence_stdout()
         return ExitCode.OK
     except MemoryError:
         _traceback(debug)
@@ -115,6 +142,10 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:
         name = type(exc).__name__
         if name == "Exit" and hasattr(exc, "exit_code"):
+            try:
+                _flush_stdout()
+            except ConvcliError as flush_exc:
+                return error(str(flush_exc), flush_exc.exit_code)
             return int(exc.exit_code)
         if name == "Abort":
             return error("interrupted", ExitCode.INTERRUPTED)
@@ -124,10 +155,81 @@ def run(argv: list[str] | None = None) -> int:
             hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
             code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
             return error(exc.format_message().replace("\n", " ") + hint, code)
+        if isinstance(exc, OSError) and getattr(exc, "errno", None) is not None and _is_stdout_error(exc):
+            return error(f"stdout: cannot write ({exc.strerror or exc})", ExitCode.CANNOT_WRITE)
         # anything else is a bug: say so in one line
         return error(f"internal error: {name}: {exc} (rerun with --debug for the traceback)", ExitCode.FAILURE)
-    finally:
-        batch.debug_tracebacks = False
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so a full or closed stdout is reported (exit 5) instead of failing silently
+    at exit; a reader that went away (broken pipe) is not an error."""
+    from ..errors import OutputError
+
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except (OSError, ValueError) as exc:
+        _silence_stdout()
+        raise OutputError(f"stdout: cannot write ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _is_stdout_error(exc: OSError) -> bool:
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT if hasattr(errno, "EDQUOT") else -1)
+
+
+def _silence_stdout() -> None:
+    """After a failed stdout, point fd 1 at /dev/null so Python's exit flush cannot complain."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _catch_signals() -> dict:
+    """SIGTERM and SIGHUP (kill, timeout, a closed terminal) unwind the run like Ctrl-C does, so
+    every temporary file is removed; the exit code is 128 + the signal's number."""
+    import signal
+    import threading
+
+    from ..safeio import Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum, frame):
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                signal.signal(sig, signal.SIG_IGN)      # a second signal must not cut the clean-up short
+        raise Interrupted(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            try:
+                previous[sig] = signal.signal(sig, handler)
+            except (OSError, ValueError):
+                pass
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, old in previous.items():
+        try:
+            signal.signal(sig, old)
+        except (OSError, ValueError, TypeError):
+            pass
 
 
 def _traceback(debug: bool) -> None:

@@ -1,6 +1,7 @@
 """Options and steps every subcommand shares: parse -> load -> (op) -> write / print."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from enum import Enum
@@ -9,8 +10,9 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from .. import imageio, limits
-from ..errors import OutputError, ParameterError
+from .. import imageio, limits, numbers
+from ..errors import InputError, OutputError, ParameterError
+from ..safeio import printable
 from ..render import make_console, print_matrix
 from ..render.present import DEFAULT_DELAY
 
@@ -40,6 +42,42 @@ class PaddingMode(str, Enum):
     circular = "circular"
 
 
+parse_ints = numbers.parse_ints
+parse_pair = numbers.parse_pair
+parse_floats = numbers.parse_floats
+
+
+def parse_padding(text: str) -> str | tuple[int, int]:
+    word = str(text).strip().lower()
+    if word in ("valid", "same", "full"):
+        return word
+    return parse_pair(text, "--padding")
+
+
+def strict_int(name: str, *, lo: int = -numbers.INT_LIMIT, hi: int = numbers.INT_LIMIT):
+    """A Typer ``parser=`` for a whole-number option: convcli's strict rules, a usage error naming it."""
+    def parse(text):
+        if isinstance(text, int):
+            return text
+        try:
+            return numbers.parse_int(text, name, lo=lo, hi=hi)
+        except ParameterError as exc:
+            raise typer.BadParameter(str(exc).removeprefix(f"{name} ")) from None
+    return parse
+
+
+def strict_float(name: str, *, lo: float | None = None, hi: float | None = None):
+    """A Typer ``parser=`` for a real-number option (finite in float32)."""
+    def parse(text):
+        if isinstance(text, float):
+            return text
+        try:
+            return numbers.parse_float(text, name, lo=lo, hi=hi)
+        except ParameterError as exc:
+            raise typer.BadParameter(str(exc).removeprefix(f"{name} ")) from None
+    return parse
+
+
 BATCH_PANEL = "Batches and scripting"
 
 InputsArg = Annotated[Optional[list[str]], typer.Argument(
@@ -64,10 +102,12 @@ JsonOpt = Annotated[bool, typer.Option(
          "min/max/mean, seconds). Messages go to stderr.")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet", "-q", rich_help_panel=BATCH_PANEL, help="No progress bar and no summary (errors still print).")]
+MAX_JOBS = 64
 JobsOpt = Annotated[Optional[int], typer.Option(
-    "--jobs", "-j", rich_help_panel=BATCH_PANEL, show_default=False,
-    help="Files decoded and encoded at once (default: the number of cores). The op itself always "
-         "uses every core.")]
+    "--jobs", "-j", rich_help_panel=BATCH_PANEL, show_default=False, metavar="N",
+    parser=strict_int("--jobs", lo=1, hi=2**62),
+    help=f"Files decoded and encoded at once (default: the number of cores; never more threads than "
+         f"inputs, at most {MAX_JOBS}). The op itself always uses every core.")]
 MatrixOpt = Annotated[Optional[str], typer.Option(
     "--matrix", "-m", rich_help_panel=IO_PANEL, show_default=False,
     help='Inline input matrix instead of a file: rows split by ";", values by "," or spaces, '
@@ -102,7 +142,8 @@ GeometricRangeOpt = Annotated[RangeMode, typer.Option(
          "in the input's range, except bicubic, whose overshoot at edges is clipped to 0..max. abs, "
          "rescale (min..max stretched to the full range) and offset (add half the range) as in convolve.")]
 MaxPixelsOpt = Annotated[Optional[int], typer.Option(
-    "--max-pixels", rich_help_panel=IO_PANEL, show_default=False,
+    "--max-pixels", rich_help_panel=IO_PANEL, show_default=False, metavar="N",
+    parser=strict_int("--max-pixels", lo=1, hi=2**62),
     help=f"Refuse inputs and results with more pixels than this (default {limits.DEFAULT_MAX_PIXELS:,}, "
          "Pillow's decompression-bomb limit; env CONVCLI_MAX_PIXELS).")]
 TraceOpt = Annotated[bool, typer.Option(
@@ -113,9 +154,11 @@ RegionOpt = Annotated[Optional[str], typer.Option(
     help="Trace only the output values whose window is centred in this part of the input "
          "(default: all of a small input, else its top-left 8×8).")]
 MaxStepsOpt = Annotated[int, typer.Option(
-    "--max-steps", rich_help_panel=TRACE_PANEL, help="Show at most this many steps of the trace.")]
+    "--max-steps", rich_help_panel=TRACE_PANEL, metavar="N", parser=strict_int("--max-steps", lo=1, hi=100_000),
+    help="Show at most this many steps of the trace.")]
 ChannelOpt = Annotated[int, typer.Option(
-    "--channel", rich_help_panel=TRACE_PANEL, help="Which channel to trace (0 = first; R of RGB).")]
+    "--channel", rich_help_panel=TRACE_PANEL, metavar="C", parser=strict_int("--channel", lo=0),
+    help="Which channel to trace (0 = first; R of RGB).")]
 
 PICTURE_PANEL = "Pictures"
 
@@ -159,41 +202,12 @@ AnimateOpt = Annotated[bool, typer.Option(
     help="Play the trace in place: the window slides over the input, the output fills in (implies "
          "--trace). Not on a terminal: the plain trace.")]
 DelayOpt = Annotated[float, typer.Option(
-    "--delay", rich_help_panel=TRACE_PANEL, min=0.0, help="Seconds per step of --animate.")]
+    "--delay", rich_help_panel=TRACE_PANEL, metavar="SECONDS",
+    parser=strict_float("--delay", lo=0.0, hi=3600.0), help="Seconds per step of --animate.")]
 StepThroughOpt = Annotated[bool, typer.Option(
     "--step", rich_help_panel=TRACE_PANEL,
     help="Show one step at a time: Enter for the next, q to quit (implies --trace). Not on a terminal: "
          "the plain trace.")]
-
-
-def parse_ints(text: str, name: str, *, count: tuple[int, ...] = (1, 2)) -> tuple[int, ...]:
-    parts = [p.strip() for p in str(text).split(",")]
-    if len(parts) not in count or not all(p.lstrip("+-").isdigit() for p in parts):
-        shape = " or ".join({1: "N", 2: "Y,X", 4: "Y,X,H,W"}.get(c, f"{c} numbers") for c in count)
-        raise ParameterError(f"{name} must be {shape} (whole numbers), got {text!r}")
-    return tuple(int(p) for p in parts)
-
-
-def parse_pair(text: str, name: str) -> tuple[int, int]:
-    vals = parse_ints(text, name)
-    return (vals[0], vals[0]) if len(vals) == 1 else (vals[0], vals[1])
-
-
-def parse_padding(text: str) -> str | tuple[int, int]:
-    word = str(text).strip().lower()
-    if word in ("valid", "same", "full"):
-        return word
-    return parse_pair(text, "--padding")
-
-
-def parse_floats(text: str, name: str) -> list[float]:
-    try:
-        vals = [float(p) for p in str(text).split(",")]
-    except ValueError:
-        raise ParameterError(f"{name} must be a number or comma-separated numbers, got {text!r}") from None
-    if not all(np.isfinite(vals)):
-        raise ParameterError(f"{name} must be finite, got {text!r}")
-    return vals
 
 
 def apply_limits(max_pixels: int | None) -> None:
@@ -204,22 +218,21 @@ def apply_limits(max_pixels: int | None) -> None:
 
 
 def check_output(output: str | None, input_path: str | None) -> None:
-    """Fail before any work when the output cannot be right: unknown extension, missing
-    directory, a directory, or the input itself."""
+    """Fail before any work when the output cannot be right: a directory (say --out-dir), an
+    unknown extension, a missing or read-only directory, a device that cannot be written, or an
+    input of this run."""
     if output is None:
         return
-    imageio.output_kind(output)
-    directory = os.path.dirname(os.path.abspath(output)) or "."
-    if not os.path.isdir(directory):
-        raise OutputError(f"{output}: output directory {directory} does not exist")
-    if os.path.isdir(output):
-        raise OutputError(f"{output}: is a directory; give a file name")
-    if not os.access(directory, os.W_OK):
-        raise OutputError(f"{output}: directory {directory} is not writable")
-    if os.path.exists(output) and not os.access(output, os.W_OK):
-        raise OutputError(f"{output}: file is not writable")
-    if input_path and input_path != "-" and os.path.exists(output) and imageio.same_file(input_path, output):
-        raise OutputError(f"{output}: output is the input file; choose another name")
+    from ..safeio import check_target, is_stream, note_read, printable
+
+    if output.endswith(("/", os.sep)) or os.path.isdir(output):
+        raise OutputError(f"{printable(output)}: is a directory; -o names one file — use --out-dir "
+                          f"{printable(output)} to write one file per input into it")
+    if not is_stream(output):
+        imageio.output_kind(output)
+    if input_path:
+        note_read(input_path)
+    check_target(output)
 
 
 SMALL_RESULT = 32
@@ -310,12 +323,10 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
         colormap = colormaps.check(colormap)
     alpha = alpha.value if isinstance(alpha, AlphaMode) else alpha
     fmt = batch.check_format(fmt)
-    if jobs is not None and jobs < 1:
-        raise ParameterError(f"--jobs must be at least 1, got {jobs}")
     if output is not None and out_dir is not None:
         raise ParameterError("give either -o FILE or --out-dir DIR, not both")
     if output == "-":
-        if sys.stdout.isatty():
+        if sys.stdout is not None and sys.stdout.isatty():
             raise ParameterError("refusing to write image data to a terminal; redirect stdout (-o - > out.png)")
     elif output is not None:
         check_output(output, inputs[0] if len(inputs) == 1 else None)
@@ -323,46 +334,79 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
     expanded_count = len(expanded) if expanded is not None else (1 if matrix is not None else 0)
     if expanded_count > 1 and output is None and out_dir is None and not json_out:
         raise ParameterError(f"{expanded_count} inputs: give --out-dir DIR for their outputs (or --json for statistics only)")
-    single = expanded_count <= 1
+    # a result is printed (table or summary) only when it goes nowhere else
+    print_result = expanded_count <= 1 and output is None and out_dir is None and show_result and not json_out
     started = _time.perf_counter()
-    picture_console = make_console(stderr=output == "-" or json_out) if show else None
+    with stdout_for_data(output == "-") as data_stdout:
+        picture_console = make_console(stderr=json_out) if show else None
 
-    def on_result(loaded: imageio.Loaded, outcome: batch.Outcome) -> None:
-        if colormap is not None:
-            outcome.colormap = colormap
-        if picture_console is not None:
-            show_pictures(picture_console, loaded, outcome, colormap=colormap, named=not single)
-        if single and output is None and show_result and not json_out:
-            show_or_summarise(outcome.result, title=outcome.title)
+        def on_result(loaded: imageio.Loaded, outcome: batch.Outcome) -> None:
+            if colormap is not None:
+                outcome.colormap = colormap
+            if picture_console is not None:
+                show_pictures(picture_console, loaded, outcome, colormap=colormap, named=expanded_count > 1)
+            if print_result:
+                show_or_summarise(outcome.result, title=outcome.title)
 
-    written = failed = 0
-    with batch_progress(expanded_count, enabled=not quiet and not json_out) as advance:
-        def on_record(rec: batch.Record) -> None:
-            nonlocal written, failed
-            if rec.status == "ok":
-                written += 1
-            else:
-                failed += 1
-                sys.stderr.write(f"convcli: error: {rec.error}\n")
-                sys.stderr.flush()
-            advance(os.path.basename(rec.input))
+        written = failed = 0
+        with batch_progress(expanded_count, enabled=not quiet and not json_out) as advance:
+            def on_record(rec: batch.Record) -> None:
+                nonlocal written, failed
+                if rec.status == "ok":
+                    written += 1
+                else:
+                    failed += 1
+                    sys.stderr.write(f"convcli: error: {printable(rec.error)}\n")
+                    sys.stderr.flush()
+                advance(os.path.basename(rec.input))
 
-        records = batch.run_batch(
-            inputs, step, out_dir=out_dir, output=output, fmt=fmt, name=name, jobs=jobs, gray=gray, alpha=alpha,
-            matrix=matrix, stdin_bytes=lambda: sys.stdin.buffer.read(),
-            stdout_write=batch.stdout_binary_writer(), on_record=on_record, on_result=on_result,
-            expanded=expanded, statistics=json_out, pixel_outputs=colormap is None and picture_console is None)
-    if json_out:
-        doc = {"records": [r.as_dict() for r in records], "written": written, "failed": failed,
-               "seconds": round(_time.perf_counter() - started, 6)}
-        sys.stdout.write(_json.dumps(doc, indent=2) + "\n")
-    elif len(records) > 1 and not quiet:
-        where = f" to {out_dir}" if out_dir else ""
-        sys.stderr.write(f"convcli: {written} written{where}, {failed} failed, "
-                         f"in {_time.perf_counter() - started:.2f} s\n")
+            records = batch.run_batch(
+                inputs, step, out_dir=out_dir, output=output, fmt=fmt, name=name, jobs=jobs, gray=gray, alpha=alpha,
+                matrix=matrix, stdin_bytes=lambda: read_stdin(), stdout_write=batch.stdout_binary_writer(data_stdout),
+                on_record=on_record, on_result=on_result, expanded=expanded, statistics=json_out,
+                pixel_outputs=colormap is None and picture_console is None and not print_result)
+        if json_out:
+            doc = {"records": [r.as_dict() for r in records], "written": written, "failed": failed,
+                   "seconds": round(_time.perf_counter() - started, 6)}
+            sys.stdout.write(_json.dumps(doc, indent=2) + "\n")
+            sys.stdout.flush()
+        elif (len(records) > 1 or out_dir is not None) and not quiet:
+            where = f" to {printable(out_dir)}" if out_dir else ""
+            sys.stderr.write(f"convcli: {written} written{where}, {failed} failed, "
+                             f"in {_time.perf_counter() - started:.2f} s\n")
     code = batch.exit_code(records)
     if code:
         raise typer.Exit(code)
+
+
+def read_stdin() -> bytes:
+    """stdin as bytes, at most what the pixel limit allows (see imageio.stdin_cap)."""
+    from ..safeio import read_bounded
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise InputError("-: stdin is closed")
+    cap = 16 * limits.max_pixels() + (1 << 20)
+    return read_bounded("-", cap, what="stdin", fileobj=stream)
+
+
+@contextlib.contextmanager
+def stdout_for_data(reserved: bool):
+    """The rule for stdout: when ``-o -`` puts the result there, stdout carries that data alone.
+    Everything else a run prints (traces, reports, tables, pictures, JSON) goes to stderr: for the
+    run, ``sys.stdout`` *is* stderr, and the data is written to the real stdout yielded here."""
+    if not reserved:
+        yield None
+        return
+    real = sys.stdout
+    data = getattr(real, "buffer", None) if real is not None else None
+    if data is None:
+        raise OutputError("stdout: is closed; cannot write the result there")
+    sys.stdout = sys.stderr
+    try:
+        yield data
+    finally:
+        sys.stdout = real
 
 
 def show_pictures(console, loaded: imageio.Loaded, outcome, *, colormap: str | None = None,
@@ -449,6 +493,9 @@ DISPLAY_KEYS = ("trace_format", "trace_out", "animate", "delay", "step_through")
 def run_op(builder, options: dict, shared: dict) -> None:
     """Build an op's step from its own and the shared options, then run it over the inputs."""
     apply_limits(shared.get("max_pixels"))
+    from ..safeio import defer
+
+    defer(shared.get("trace_out"))      # written only when the whole run succeeds
     display = {k: shared[k] for k in DISPLAY_KEYS if k in shared}
     trace = bool(shared.get("trace")) or trace_output(**display) is not None
     json_out, output, out_dir = shared["json_out"], shared["output"], shared["out_dir"]
