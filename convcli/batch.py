@@ -8,6 +8,7 @@ don't stop the batch, atomic writes. No Typer or Rich here: the CLI and scripts 
 """
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import sys
@@ -340,6 +341,8 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                     rec.report = out.report
                     if on_result:
                         on_result(loaded, out)
+                except BrokenPipeError:
+                    raise
                 except Exception as exc:
                     # MemoryError: an allocation no estimate foresaw; anything else is a bug, but
                     # it is this input's bug: its record says so and the batch goes on
@@ -382,6 +385,9 @@ def _drain(saves: list, on_record, lock, *, keep: int) -> None:
                 on_record(rec)
 
 
+_STREAM_ERRNOS = (errno.ENOSPC, errno.EBADF, errno.EIO, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
 class InternalError(ConvcliError):
     """An unexpected exception in one input's step: a bug, reported for that input alone."""
 
@@ -396,6 +402,9 @@ def as_convcli_error(exc: BaseException, name: str, *, writing: bool = False) ->
         return LimitError(f"{name}: out of memory{' while encoding' if writing else ''}")
     if writing and isinstance(exc, OSError):
         return OutputError(f"{name}: cannot write ({exc.strerror or exc})")
+    if isinstance(exc, OSError) and exc.errno in _STREAM_ERRNOS:
+        # printing a table, trace or picture to a full or closed stdout
+        return OutputError(f"stdout: cannot write ({exc.strerror or exc})")
     return InternalError(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
 
 

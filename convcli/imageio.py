@@ -72,6 +72,9 @@ def load_array_file(path: str, what: str = "input") -> np.ndarray:
     """Load a ``.npy`` (never with pickles), ``.csv`` or ``.txt`` file as a float32 array."""
     ext = os.path.splitext(path)[1].lower()
     _check_readable(path)
+    from .safeio import note_read
+
+    note_read(path)                     # no output of this run may replace it
     if ext == ".npy":
         _check_npy_header(path, what)
         try:

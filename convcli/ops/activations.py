@@ -292,14 +292,21 @@ def display_range(fn: str, alpha: float | None, input_range: tuple[float, float]
     vlo, vhi = float(vals.min()), float(vals.max())
     if derivative:
         vlo = min(vlo, 0.0)
-    if vhi - vlo < 1e-12:
-        vhi = vlo + 1.0
-    return vlo, vhi
+    return vlo, _widened(vlo, vhi)
+
+
+def _widened(lo: float, hi: float) -> float:
+    """``hi``, or a value above ``lo`` when the range is empty: a constant input (0, or 1e20,
+    where lo + 1 == lo) must not divide by zero."""
+    if hi - lo < 1e-12 * max(1.0, abs(lo)) or not hi > lo:
+        hi = lo + max(1.0, abs(lo) * 1e-6)
+    return hi
 
 
 def to_pixels(values: np.ndarray, value_range: tuple[float, float], maxval: float) -> np.ndarray:
     """Map lo..hi linearly onto 0..maxval (float32; the writer rounds and clips)."""
     lo, hi = value_range
+    hi = _widened(lo, hi)
     return ((np.asarray(values, dtype=np.float64) - lo) * (maxval / (hi - lo))).astype(np.float32)
 
 
