@@ -38,6 +38,9 @@ class GridView:
     row_labels: list[str] | None = None
     col_labels: list[str] | None = None
     pad_mask: np.ndarray | None = None       # True where a cell is padding (drawn distinctly)
+    # input coordinates of each row and column, when the labels are not them (the zeros view labels
+    # only the rows that hold input values); default: the labels as whole numbers, else 0, 1, ...
+    coords: tuple[list[int], list[int]] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -56,6 +59,7 @@ class Step:
     move: str = ""                                    # how the window moved to get here
     marked: list[tuple[int, int]] = field(default_factory=list)  # e.g. the max-pool winner
     out_cells: list[tuple[int, int]] | None = None    # output cells written (scatter views); default [out_pos]
+    out_products: list[float] | None = None           # scatter views: the product added into each out_cells entry
 
 
 @dataclass
