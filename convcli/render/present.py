@@ -1,5 +1,6 @@
 """Showing a trace: printed, played in place (--animate), stepped through (--step), or exported
-(--trace-format text|markdown|json|svg|html, to stdout or --trace-out FILE).
+(--trace-format text|markdown|json|svg|html|html-static, to stdout or --trace-out FILE; html is
+the interactive page of ``html_trace``, html-static the coloured terminal rendering).
 
 Works for every trace model: the slide-style :class:`~convcli.traces.model.Trace` (convolution,
 pooling, upsampling, transposed convolution) gets all of it; the activation and batch-norm traces,
@@ -28,7 +29,7 @@ from ..traces.model import GridView, Trace, fmt
 from .console import make_console
 from .trace import print_trace, print_trace_footer, print_trace_header, render_step
 
-FORMATS = ("text", "markdown", "json", "svg", "html")
+FORMATS = ("text", "markdown", "json", "svg", "html", "html-static")
 EXTENSIONS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".json": "json", ".svg": "svg",
               ".html": "html", ".htm": "html"}
 DEFAULT_DELAY = 0.6
@@ -179,6 +180,8 @@ def trace_json(trace) -> dict:
             doc["products"] = products
         if s.out_products is not None:       # scatter: what each written output cell received
             doc["added"] = [_number(p) for p in s.out_products]
+        if trace.partial_outputs is not None:   # ... and its running sum after this step
+            doc["running"] = [_number(trace.partial_outputs[i][tuple(c)]) for c in doc["output_cells"]]
         doc["marked"] = [list(m) for m in s.marked]
         doc["marked_input"] = [[rows[r], cols[c]] for r, c in s.marked]
         doc["expression"] = s.expression
@@ -273,19 +276,23 @@ def trace_text(trace, *, width: int = EXPORT_WIDTH) -> str:
     return _record(trace, width=width, color=False).export_text()
 
 
-def export_trace(trace, fmt_name: str, *, width: int = EXPORT_WIDTH) -> str:
-    """The trace as text, markdown, json, svg or html (the last two: the coloured terminal rendering)."""
+def export_trace(trace, fmt_name: str, *, width: int = EXPORT_WIDTH, delay: float = DEFAULT_DELAY) -> str:
+    """The trace as text, markdown, json, svg, html (the interactive page; ``delay``: seconds per step
+    of its play button) or html-static (svg and html-static: the coloured terminal rendering)."""
     if fmt_name == "text":
         return trace_text(trace, width=width)
     if fmt_name == "markdown":
         return trace_markdown(trace)
     if fmt_name == "json":
         return dumps_compact(trace_json(trace)) + "\n"
+    if fmt_name == "html":
+        from .html_trace import trace_html
+        return trace_html(trace, trace_json(trace), delay=delay)
     console = _record(trace, width=width, color=True)
     title = getattr(trace, "title", "convcli trace")
     if fmt_name == "svg":
         return console.export_svg(title=f"convcli · {title}")
-    if fmt_name == "html":
+    if fmt_name == "html-static":
         return console.export_html(inline_styles=True)
     raise ParameterError(f"--trace-format must be one of {', '.join(FORMATS)}, got {fmt_name!r}")
 
@@ -330,7 +337,7 @@ def present_trace(trace, output: TraceOutput | None = None) -> None:
     """Show ``trace`` the way ``output`` says (the default: print it to stdout)."""
     output = output or TraceOutput()
     if output.format != "text" or output.out is not None:
-        payload = export_trace(trace, output.format)
+        payload = export_trace(trace, output.format, delay=output.delay)
         if output.out is None:
             sys.stdout.write(payload)
             sys.stdout.flush()

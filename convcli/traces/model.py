@@ -60,6 +60,7 @@ class Step:
     marked: list[tuple[int, int]] = field(default_factory=list)  # e.g. the max-pool winner
     out_cells: list[tuple[int, int]] | None = None    # output cells written (scatter views); default [out_pos]
     out_products: list[float] | None = None           # scatter views: the product added into each out_cells entry
+    out_terms: list[str] | None = None                # ... and that product written out ("2×(−1)")
 
 
 @dataclass
