@@ -256,10 +256,12 @@ def test_bnorm_stats_histograms_and_steps(page, samples):
     assert len(sections) == 2
     svgs = p.d.find_elements(By.CSS_SELECTOR, ".hist svg")
     assert len(svgs) == 4                           # inputs and normalized, per section
-    for sec in sections:
+    for sec, n, values in zip(sections, (16, 25), (np.loadtxt(samples / "slide_pool_4x4.csv", delimiter=","),
+                                                   np.loadtxt(samples / "slide_5x5.csv", delimiter=","))):
         h = sec["histogram"]
-        assert sum(h["input"]["counts"]) == sum(h["normalized"]["counts"]) == 16 if "pool" in sec["lines"][3] \
-            else sum(h["input"]["counts"]) == 25
+        assert sum(h["input"]["counts"]) == sum(h["normalized"]["counts"]) == n
+        assert h["input"]["mean"] == pytest.approx(values.mean()) and h["input"]["std"] == pytest.approx(values.std())
+        assert (h["input"]["lo"], h["input"]["hi"]) == (values.min(), values.max())
         assert h["normalized"]["mean"] == pytest.approx(0, abs=1e-6)
         assert h["normalized"]["std"] == pytest.approx(1, abs=1e-3)
     bars = svgs[0].find_elements(By.TAG_NAME, "rect")

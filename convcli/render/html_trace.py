@@ -261,33 +261,41 @@ def _grid_model(trace: Trace, doc: dict, final: dict, delay_ms: int) -> dict:
 
 # ------------------------------------------------------------------------------ table traces
 
-def _histogram_svg(h: dict, title: str, *, width: int = 300, height: int = 140) -> str:
+def _histogram_svg(h: dict, title: str, *, width: int = 320, height: int = 150) -> str:
+    """Bars of ``h["counts"]`` over lo..hi, the mean as a solid line and mean ± std dashed."""
     counts = h["counts"]
     lo, hi = float(h["lo"]), float(h["hi"])
     top = max(max(counts), 1)
-    left, bottom, plot_w, plot_h = 8, 28, width - 16, height - 48
+    left, bottom, plot_w, plot_h = 8, 22, width - 16, height - 62
     bw = plot_w / len(counts)
+    tiny = 1e-9 * max(abs(lo), abs(hi), 1e-300)
 
     def x_of(v: float) -> float:
         return left + (v - lo) / (hi - lo) * plot_w if hi > lo else left
 
+    def num(v: float) -> str:
+        return fmt(0.0 if abs(v) < tiny else v)
+
+    mean, std = h.get("mean"), h.get("std")
+    legend = f"μ = {num(mean)} (solid), σ = {num(std or 0)} (dashed: μ ± σ)" if mean is not None else "no values"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-           f'aria-label="{_e(title)}"><text x="{left}" y="14" font-size="12">{_e(title)}</text>']
+           f'aria-label="{_e(title)}"><text x="{left}" y="14" font-size="12">{_e(title)}</text>'
+           f'<text x="{left}" y="30" font-size="11" fill="#b71c1c">{_e(legend)}</text>']
     for i, c in enumerate(counts):
         bh = c / top * plot_h
         out.append(f'<rect x="{left + i * bw:.1f}" y="{height - bottom - bh:.1f}" width="{max(bw - 1, 1):.1f}" '
                    f'height="{bh:.1f}" fill="#7aa6d8"><title>{c}</title></rect>')
-    mean, std = h.get("mean"), h.get("std")
     if mean is not None:
-        out.append(f'<line x1="{x_of(mean):.1f}" x2="{x_of(mean):.1f}" y1="20" y2="{height - bottom}" '
+        y0, y1 = height - bottom - plot_h - 4, height - bottom
+        out.append(f'<line x1="{x_of(mean):.1f}" x2="{x_of(mean):.1f}" y1="{y0}" y2="{y1}" '
                    'stroke="#d32f2f" stroke-width="2"/>')
-        for s in (-1, 1):
-            if std:
+        if std:
+            for s in (-1, 1):
                 xs = x_of(mean + s * std)
-                out.append(f'<line x1="{xs:.1f}" x2="{xs:.1f}" y1="20" y2="{height - bottom}" stroke="#d32f2f" '
+                out.append(f'<line x1="{xs:.1f}" x2="{xs:.1f}" y1="{y0}" y2="{y1}" stroke="#d32f2f" '
                            'stroke-dasharray="4 3"/>')
-        out.append(f'<text x="{left}" y="{height - 6}" font-size="11">{_e(fmt(lo))} … {_e(fmt(hi))} · '
-                   f'μ = {_e(fmt(mean))} (solid), σ = {_e(fmt(std or 0))} (dashed: μ ± σ)</text>')
+    out.append(f'<text x="{left}" y="{height - 6}" font-size="11">{_e(num(lo))}</text>'
+               f'<text x="{width - left}" y="{height - 6}" font-size="11" text-anchor="end">{_e(num(hi))}</text>')
     out.append("</svg>")
     return "".join(out)
 
