@@ -248,6 +248,14 @@ def test_controls_replay_the_steps(page, samples):
     assert p.state()[0] == _window(p.doc, "1,0")[0] and "150" in p.state()[2]
     p.d.execute_script("arguments[0].blur()", cell)
     assert p.state()[0] == window(3)
+    # real keys: Tab from the slider reaches the first output cell; ← and → step
+    p.d.find_element(By.ID, "step").send_keys(Keys.TAB)
+    assert p.d.switch_to.active_element.get_attribute("data-out") == "0,0"
+    assert p.state()[0] == _window(p.doc, "0,0")[0] and p.state()[2].startswith("output[0,0]:")
+    ActionChains(p.d).send_keys(Keys.ARROW_LEFT).perform()
+    assert p.step() == 3
+    ActionChains(p.d).send_keys(Keys.ARROW_RIGHT).perform()
+    assert p.step() == 4
 
 
 def test_bnorm_stats_histograms_and_steps(page, samples):
