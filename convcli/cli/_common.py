@@ -169,6 +169,7 @@ class TraceFormat(str, Enum):
     json = "json"
     svg = "svg"
     html = "html"
+    html_static = "html-static"
 
 
 class Colormap(str, Enum):
@@ -191,12 +192,15 @@ ColormapOpt = Annotated[Optional[Colormap], typer.Option(
 TraceFormatOpt = Annotated[Optional[TraceFormat], typer.Option(
     "--trace-format", rich_help_panel=TRACE_PANEL, case_sensitive=False, show_default=False,
     help="Export the trace (implies --trace): text or markdown for notes, json for scripts (every step: "
-         "output cell, window cells and values, terms, products, sum), svg or html for slides (the "
-         "coloured rendering). Default: text, or guessed from --trace-out's extension.")]
+         "output cell, window cells and values, terms, products, sum; the output cells the steps show, "
+         "not the whole result), html for an interactive page that opens offline (hover an output cell "
+         "to light up the input cells it is made from; previous/next/play/slider replay the steps), "
+         "svg or html-static for slides (the coloured terminal rendering). Sizes follow --max-steps and "
+         "--region, not the image. Default: text, or guessed from --trace-out's extension.")]
 TraceOutOpt = Annotated[Optional[str], typer.Option(
     "--trace-out", rich_help_panel=TRACE_PANEL, show_default=False, metavar="FILE",
-    help="Write the trace to FILE instead of stdout (implies --trace; .json .md .svg .html .txt pick "
-         "the format).")]
+    help="Write the trace to FILE instead of stdout (implies --trace; .json .md .svg .txt pick the "
+         "format, .html/.htm the interactive page).")]
 AnimateOpt = Annotated[bool, typer.Option(
     "--animate", rich_help_panel=TRACE_PANEL,
     help="Play the trace in place: the window slides over the input, the output fills in (implies "

@@ -1,5 +1,6 @@
 """Showing a trace: printed, played in place (--animate), stepped through (--step), or exported
-(--trace-format text|markdown|json|svg|html, to stdout or --trace-out FILE).
+(--trace-format text|markdown|json|svg|html|html-static, to stdout or --trace-out FILE; html is
+the interactive page of ``html_trace``, html-static the coloured terminal rendering).
 
 Works for every trace model: the slide-style :class:`~convcli.traces.model.Trace` (convolution,
 pooling, upsampling, transposed convolution) gets all of it; the activation and batch-norm traces,
@@ -28,7 +29,7 @@ from ..traces.model import GridView, Trace, fmt
 from .console import make_console
 from .trace import print_trace, print_trace_footer, print_trace_header, render_step
 
-FORMATS = ("text", "markdown", "json", "svg", "html")
+FORMATS = ("text", "markdown", "json", "svg", "html", "html-static")
 EXTENSIONS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".json": "json", ".svg": "svg",
               ".html": "html", ".htm": "html"}
 DEFAULT_DELAY = 0.6
@@ -103,21 +104,28 @@ def _grid(a: np.ndarray) -> list:
     return [[_number(v) for v in row] for row in np.asarray(a, dtype=np.float64)]
 
 
+def view_coords(view: GridView) -> tuple[list[int], list[int]]:
+    """The input coordinates of each row and column of a drawn grid (padding: negative or past the
+    size). Explicit ``coords`` first, else the labels read as whole numbers, else 0, 1, ..."""
+    if view.coords is not None:
+        return [int(v) for v in view.coords[0]], [int(v) for v in view.coords[1]]
+    h, w = view.shape
+
+    def read(labels, n):
+        try:
+            return [int(v) for v in labels] if labels is not None and len(labels) == n else list(range(n))
+        except ValueError:
+            return list(range(n))
+    return read(view.row_labels, h), read(view.col_labels, w)
+
+
 def _view_json(view: GridView) -> dict:
+    rows, cols = view_coords(view)
     doc = {"title": view.title, "values": _grid(view.values), "row_labels": view.row_labels,
-           "col_labels": view.col_labels}
+           "col_labels": view.col_labels, "rows": rows, "cols": cols}
     if view.pad_mask is not None:
         doc["padding"] = np.asarray(view.pad_mask, dtype=bool).tolist()
     return doc
-
-
-def _label_int(labels: list[str] | None, i: int) -> int | None:
-    if labels is None:
-        return i
-    try:
-        return int(labels[i])
-    except (ValueError, IndexError):
-        return None
 
 
 def _products(trace: Trace, step, window_values: list[float]) -> list[float] | None:
@@ -132,18 +140,36 @@ def _products(trace: Trace, step, window_values: list[float]) -> list[float] | N
     return None
 
 
+def _output_json(trace: Trace) -> tuple[list | None, dict]:
+    """The output as the trace shows it: the whole grid only when it is all drawn (a small output),
+    and always the drawn window (its origin and values): never the whole result of a large image."""
+    from .trace import output_window
+    oh, ow = trace.output_shape
+    r0, r1, c0, c1 = output_window(trace)
+    if trace.output_values is None:
+        return None, {"origin": [r0, c0], "shape": [r1 - r0, c1 - c0], "values": None}
+    window = np.asarray(trace.output_values)[r0:r1, c0:c1]
+    whole = _grid(window) if (r0, r1, c0, c1) == (0, oh, 0, ow) else None
+    return whole, {"origin": [r0, c0], "shape": [r1 - r0, c1 - c0], "values": whole or _grid(window)}
+
+
 def trace_json(trace) -> dict:
     """A JSON-able document of the trace: for slide traces every step's output cell, window
-    (grid cell, input coordinates, value, padding or not), terms, products and sum."""
+    (grid cell, input coordinates, value, padding or not), terms, products and sum.
+
+    Only what the shown steps touch is in it: the input part their windows cover, the output cells
+    they write (``output_window``; ``output``, the whole result, only when it is small enough to be
+    drawn whole), shapes and formulas. Its size follows --max-steps and --region, not the image."""
     if not isinstance(trace, Trace):
         return json.loads(json.dumps(dataclasses.asdict(trace), default=_default))
     view = trace.input
+    rows, cols = view_coords(view)
     steps = []
     for i, s in enumerate(trace.steps):
         window = []
         for r, c in s.cells:
             padded = bool(view.pad_mask[r, c]) if view.pad_mask is not None else False
-            window.append({"cell": [r, c], "input": [_label_int(view.row_labels, r), _label_int(view.col_labels, c)],
+            window.append({"cell": [r, c], "input": [rows[r], cols[c]],
                            "value": _number(view.values[r, c]), "padding": padded})
         values = [float(view.values[r, c]) for r, c in s.cells]
         doc = {"step": i + 1, "output_cell": list(s.out_pos),
@@ -152,15 +178,21 @@ def trace_json(trace) -> dict:
         products = _products(trace, s, values)
         if products is not None:
             doc["products"] = products
+        if s.out_products is not None:       # scatter: what each written output cell received
+            doc["added"] = [_number(p) for p in s.out_products]
+        if trace.partial_outputs is not None:   # ... and its running sum after this step
+            doc["running"] = [_number(trace.partial_outputs[i][tuple(c)]) for c in doc["output_cells"]]
         doc["marked"] = [list(m) for m in s.marked]
+        doc["marked_input"] = [[rows[r], cols[c]] for r, c in s.marked]
         doc["expression"] = s.expression
         doc["sum"] = _number(s.value)
         steps.append(doc)
+    whole, window_doc = _output_json(trace)
     return {"title": trace.title, "notes": list(trace.notes), "operator": trace.operator,
             "input": _view_json(view), "kernel": _view_json(trace.kernel) if trace.kernel is not None else None,
             "output_shape": list(trace.output_shape), "total_steps": trace.total_steps, "steps": steps,
-            "formulas": list(trace.formulas),
-            "output": _grid(trace.output_values) if trace.output_values is not None else None}
+            "formulas": list(trace.formulas), "output_title": trace.output_title,
+            "output": whole, "output_window": window_doc}
 
 
 def _default(obj):
@@ -220,8 +252,14 @@ def trace_markdown(trace) -> str:
     if trace.formulas:
         out += ["### Output size", ""] + [f"- `{f}`" for f in trace.formulas] + [""]
     if trace.output_values is not None:
-        res = np.asarray(trace.output_values)
-        out += [f"### {trace.output_title}", ""] + _md_table(res, None, None, lambda r, c: fmt(res[r, c])) + [""]
+        from .trace import output_window
+        r0, r1, c0, c1 = output_window(trace)
+        res = np.asarray(trace.output_values)[r0:r1, c0:c1]
+        oh, ow = trace.output_shape
+        head = trace.output_title if (r0, r1, c0, c1) == (0, oh, 0, ow) else \
+            f"{trace.output_title}: rows {r0}..{r1 - 1}, columns {c0}..{c1 - 1}"
+        out += [f"### {head}", ""] + _md_table(res, [str(r) for r in range(r0, r1)], [str(c) for c in range(c0, c1)],
+                                                lambda r, c: fmt(res[r, c])) + [""]
     return "\n".join(out)
 
 
@@ -238,19 +276,23 @@ def trace_text(trace, *, width: int = EXPORT_WIDTH) -> str:
     return _record(trace, width=width, color=False).export_text()
 
 
-def export_trace(trace, fmt_name: str, *, width: int = EXPORT_WIDTH) -> str:
-    """The trace as text, markdown, json, svg or html (the last two: the coloured terminal rendering)."""
+def export_trace(trace, fmt_name: str, *, width: int = EXPORT_WIDTH, delay: float = DEFAULT_DELAY) -> str:
+    """The trace as text, markdown, json, svg, html (the interactive page; ``delay``: seconds per step
+    of its play button) or html-static (svg and html-static: the coloured terminal rendering)."""
     if fmt_name == "text":
         return trace_text(trace, width=width)
     if fmt_name == "markdown":
         return trace_markdown(trace)
     if fmt_name == "json":
         return dumps_compact(trace_json(trace)) + "\n"
+    if fmt_name == "html":
+        from .html_trace import trace_html
+        return trace_html(trace, trace_json(trace), delay=delay)
     console = _record(trace, width=width, color=True)
     title = getattr(trace, "title", "convcli trace")
     if fmt_name == "svg":
         return console.export_svg(title=f"convcli · {title}")
-    if fmt_name == "html":
+    if fmt_name == "html-static":
         return console.export_html(inline_styles=True)
     raise ParameterError(f"--trace-format must be one of {', '.join(FORMATS)}, got {fmt_name!r}")
 
@@ -295,7 +337,7 @@ def present_trace(trace, output: TraceOutput | None = None) -> None:
     """Show ``trace`` the way ``output`` says (the default: print it to stdout)."""
     output = output or TraceOutput()
     if output.format != "text" or output.out is not None:
-        payload = export_trace(trace, output.format)
+        payload = export_trace(trace, output.format, delay=output.delay)
         if output.out is None:
             sys.stdout.write(payload)
             sys.stdout.flush()

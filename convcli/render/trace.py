@@ -32,19 +32,24 @@ def _input_cell(view: GridView, window: set, marked: set):
     return cell
 
 
-def _output_window(trace: Trace) -> tuple[int, int, int, int]:
-    """Rows r0..r1 and columns c0..c1 of the output to draw: all of a small output, else the traced part."""
+SMALL_OUTPUT = 256     # outputs with at most this many cells are drawn (and exported) whole
+
+
+def output_window(trace: Trace) -> tuple[int, int, int, int]:
+    """Rows r0..r1 and columns c0..c1 of the output to draw: all of a small output, else the box
+    around the output cells of the shown steps. Every view and export shows this part and no more,
+    so their size follows --max-steps and --region, not the image."""
     oh, ow = trace.output_shape
-    if oh * ow <= 256:
-        return 0, oh, 0, ow
     cells = [c for s in trace.steps for c in (s.out_cells or [s.out_pos])]
+    if oh * ow <= SMALL_OUTPUT or not cells:
+        return 0, oh, 0, ow
     return (min(r for r, _ in cells), max(r for r, _ in cells) + 1,
             min(c for _, c in cells), max(c for _, c in cells) + 1)
 
 
 def _output_table(trace: Trace, upto: int, partial: np.ndarray | None) -> Table:
     """The output grid after step ``upto``: cells not yet computed show a dot."""
-    r0, r1, c0, c1 = _output_window(trace)
+    r0, r1, c0, c1 = output_window(trace)
     done = {c for s in trace.steps[:upto + 1] for c in (s.out_cells or [s.out_pos])}
     step = trace.steps[upto]
     current = set(step.out_cells or [step.out_pos])

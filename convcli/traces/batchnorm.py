@@ -15,10 +15,30 @@ DEFAULT_MAX_STEPS = 24
 WRITE_OUT = 8          # sums of at most this many values are written term by term
 
 
+HIST_BINS = 24
+
+
 @dataclass
 class Section:
     title: str
     lines: list[str] = field(default_factory=list)
+    # the slides' picture: {"input": ..., "normalized": ...}, each {"lo", "hi", "counts", "mean", "std"}
+    # (HIST_BINS equal bins from lo to hi; the mean and standard deviation of the plotted values)
+    histogram: dict | None = None
+
+
+def histogram(values: np.ndarray, bins: int = HIST_BINS) -> dict:
+    """Counts of ``values`` in ``bins`` equal bins over their range, and their mean and standard
+    deviation: a fixed-size summary, whatever the number of values."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"lo": 0.0, "hi": 0.0, "counts": [0] * bins, "mean": None, "std": None}
+    lo, hi = float(v.min()), float(v.max())
+    if hi == lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, _ = np.histogram(v, bins=bins, range=(lo, hi))
+    return {"lo": lo, "hi": hi, "counts": [int(c) for c in counts], "mean": float(v.mean()), "std": float(v.std())}
 
 
 @dataclass
@@ -66,6 +86,8 @@ def batchnorm_trace(items: Sequence[np.ndarray], outputs: Sequence[np.ndarray], 
                 sec.lines.append(f"evaluation: E[z] = running_mean = {fmt(mu, 6)}, Var[z] = running_var = {fmt(var, 6)}")
             denom = math.sqrt(var + eps)
             g, be = float(stats.gamma[c]), float(stats.beta[c])
+            z = np.concatenate([np.asarray(a[:, :, c], dtype=np.float64).ravel() for a in items[b.start:b.stop]])
+            sec.histogram = {"input": histogram(z), "normalized": histogram((z - mu) / denom)}
             for i in range(b.start, b.stop):
                 a, o = items[i][:, :, c], outputs[i][:, :, c]
                 for (r, col), z in np.ndenumerate(a):

@@ -38,6 +38,9 @@ class GridView:
     row_labels: list[str] | None = None
     col_labels: list[str] | None = None
     pad_mask: np.ndarray | None = None       # True where a cell is padding (drawn distinctly)
+    # input coordinates of each row and column, when the labels are not them (the zeros view labels
+    # only the rows that hold input values); default: the labels as whole numbers, else 0, 1, ...
+    coords: tuple[list[int], list[int]] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -56,6 +59,8 @@ class Step:
     move: str = ""                                    # how the window moved to get here
     marked: list[tuple[int, int]] = field(default_factory=list)  # e.g. the max-pool winner
     out_cells: list[tuple[int, int]] | None = None    # output cells written (scatter views); default [out_pos]
+    out_products: list[float] | None = None           # scatter views: the product added into each out_cells entry
+    out_terms: list[str] | None = None                # ... and that product written out ("2×(−1)")
 
 
 @dataclass
@@ -119,6 +124,8 @@ def region_cells(out_h: int, out_w: int, centre_of, region, in_shape: tuple[int,
                  default_side: int = 8) -> tuple[list[tuple[int, int]], tuple[int, int, int, int]]:
     """Output cells whose window centre (``centre_of(oy, ox)`` in input coordinates) lies in ``region``.
 
+    ``centre_of`` must be separable, as every op's is: the row from ``oy`` alone, the column from ``ox``.
+
     Without a region, the whole input when it is small, else its top-left ``default_side`` square.
     Returns the cells in row-major order and the region used.
     """
@@ -130,13 +137,11 @@ def region_cells(out_h: int, out_w: int, centre_of, region, in_shape: tuple[int,
     y0, x0, rh, rw = region
     if y0 >= h or x0 >= w:
         raise ParameterError(f"region {y0},{x0},{rh},{rw} starts outside the {h}×{w} input")
-    cells = []
-    for oy in range(out_h):
-        for ox in range(out_w):
-            cy, cx = centre_of(oy, ox)
-            if y0 <= cy < y0 + rh and x0 <= cx < x0 + rw:
-                cells.append((oy, ox))
-    return cells, region
+    # a window's centre row depends on its output row only, and its column on the output column:
+    # pick rows and columns apart (O(out_h + out_w), not a Python loop over a large image's outputs)
+    rows = [oy for oy in range(out_h) if y0 <= centre_of(oy, 0)[0] < y0 + rh]
+    cols = [ox for ox in range(out_w) if x0 <= centre_of(0, ox)[1] < x0 + rw]
+    return [(oy, ox) for oy in rows for ox in cols], region
 
 
 def channel_plane(image: np.ndarray, channel: int, max_steps: int) -> tuple[np.ndarray, int]:

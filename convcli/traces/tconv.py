@@ -67,7 +67,7 @@ def scatter_trace(image: np.ndarray, plan: TConvPlan, result: np.ndarray, *, cha
     steps = []
     for iy, ix in cells:
         v = float(x[iy, ix])
-        written, terms, parts = [], [], []
+        written, added, added_terms, terms, parts = [], [], [], [], []
         cropped = 0
         for i in range(kh):
             for j in range(kw):
@@ -79,6 +79,8 @@ def scatter_trace(image: np.ndarray, plan: TConvPlan, result: np.ndarray, *, cha
                     continue
                 running[(y, xx)] = float(np.float32(running.get((y, xx), bias)) + product)
                 written.append((y, xx))
+                added.append(float(product))
+                added_terms.append(terms[-1])
                 parts.append(f"[{y},{xx}] += {fmt(product)} → {fmt(running[(y, xx)])}")
         top = (iy * sy - py, ix * sx - px)
         expr = (f"input[{iy},{ix}] = {fmt(v)}; {fmt(v)} × kernel, top-left tap at output[{top[0]},{top[1]}]: "
@@ -89,7 +91,7 @@ def scatter_trace(image: np.ndarray, plan: TConvPlan, result: np.ndarray, *, cha
                 f"columns {top[1]}..{top[1] + dx * (kw - 1)}")
         out_pos = written[0] if written else (min(max(top[0], 0), oh - 1), min(max(top[1], 0), ow - 1))
         steps.append(Step(out_pos, [(iy - r0, ix - c0)], terms, expr, v, move,
-                          out_cells=written))
+                          out_cells=written, out_products=added, out_terms=added_terms))
         partials.append(dict(running))
     notes = _notes(plan) + [
         "each input value times the kernel is added into the output; where stamps overlap, values add up",
@@ -158,7 +160,7 @@ def zeros_trace(image: np.ndarray, plan: TConvPlan, *, channel: int = 0, region=
     trace.input = GridView(view.values, f"input {h}×{w}" + (f" (channel {channel})" if image.ndim == 3 else "")
                            + " with zeros inserted and padding",
                            row_labels=[label(r, sy, hz) for r in rows], col_labels=[label(c, sx, wz) for c in cols],
-                           pad_mask=~from_input)
+                           pad_mask=~from_input, coords=(rows, cols))
     kh, kw = plan.k_h, plan.k_w
     (dy, dx), (py, px), (ay, ax) = plan.dilation, plan.padding, plan.output_padding
     trace.kernel = GridView(cplan.kernel, "kernel, flipped"
