@@ -164,4 +164,14 @@ def test_dense_kernel_mixes_channels(cli, tmp_path):
     x = rng.uniform(-1, 1, size=(6, 6, 3)).astype(np.float32)
     _, traced, doc = _trace(cli, tmp_path, [f"convolve -k {tmp_path / 'w.npy'}"], x)
     assert doc["channels"] == "every input channel"
-    assert traced == {(r, c) for r in range(1, 4) for c in range(1, 4)}
+    assert traced == {(r, c) for r in range(2, 5) for c in range(2, 5)}      # output (2, 2) of 4×4
+    base = convcli.convolve(x, w)[2, 2]
+    for ch in range(3):              # every input channel moves both output channels, in the same cells
+        found = set()
+        for r in range(6):
+            for c in range(6):
+                y = x.copy()
+                y[r, c, ch] += 1.0
+                if np.all(convcli.convolve(y, w)[2, 2] != base):
+                    found.add((r, c))
+        assert found == traced
