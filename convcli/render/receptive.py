@@ -41,3 +41,32 @@ def print_receptive(console: Console, trace: ReceptiveTrace) -> None:
         else:
             text.highlight_words([IN], "bold yellow")
         console.print(text)
+
+
+FIELD_CONVENTION = (
+    "r: input cells one output cell sees (padding cells included); j: input cells between the fields of "
+    "neighbouring output cells; start: the centre of output cell 0's field, counting input cells from 0 "
+    "(negative: in the padding); output cell i is centred at start + i·j. Y×X when the axes differ. "
+    "tconv and up sample between cells (j < 1): r and start are spans and centres, and a field holds fewer "
+    "whole cells (none where an interpolation weight is 0); `convcli chain --trace` finds the exact cells.")
+
+
+def _both(a, b) -> str:
+    from ..shapes import num_text
+    return num_text(a) if a == b else f"{num_text(a)}×{num_text(b)}"
+
+
+def print_field_table(console: Console, rows: list) -> None:
+    """`convcli shape`: each layer's receptive field (size, jump, start) with the formulas in numbers."""
+    from rich.table import Table
+
+    table = Table(title="receptive fields (in input cells)", title_justify="left")
+    for col, justify in (("#", "right"), ("layer", "left"), ("r", "right"), ("j", "right"), ("start", "right"),
+                         ("formulas", "left")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for i, row in enumerate(rows):
+        fy, fx = row.field_y, row.field_x
+        table.add_row(str(i) if i else "", row.layer, _both(fy.r, fx.r), _both(fy.j, fx.j),
+                      _both(fy.start, fx.start), "\n".join(row.field_formulas))
+    console.print(table)
+    console.print(Text(FIELD_CONVENTION, style="dim"))
