@@ -225,7 +225,9 @@ def upsample_geometry(label: str, plan) -> StageGeometry:
     """A :class:`convcli.ops.upsample.UpsamplePlan`: its own taps, so PyTorch's shortcuts are included."""
     y = taps_axis(plan.in_h, plan.y.index, plan.y.weight)
     x = taps_axis(plan.in_w, plan.x.index, plan.x.weight)
-    how = f"upsample ({plan.mode}): rows {plan.y.rule}; columns {plan.x.rule}"
+    rules = (f"{plan.y.rule} (rows and columns)" if plan.y.rule == plan.x.rule
+             else f"rows {plan.y.rule}; columns {plan.x.rule}")
+    how = f"upsample ({plan.mode}): {rules}; taps of weight 0 left out"
     return StageGeometry(label, "upsample", how, y, x)
 
 
