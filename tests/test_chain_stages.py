@@ -92,6 +92,10 @@ def test_trace_out_misuse(cli, tmp_path, samples):
     assert code == 5 and "does not exist" in err
     code, _, err = cli("chain", "tconv -k box -s 2 --overlap", "--matrix", M6, "--trace")
     assert code == 2 and "depend on no input value" in err and err.count("\n") == 1
+    # refused before any input is read: one usage error, not one failure per input (exit 4)
+    code, _, err = cli("chain", "tconv -k box -s 2 --overlap", samples / "gray.png", samples / "rgb.jpg", "--trace",
+                       "--out-dir", tmp_path)
+    assert code == 2 and err.count("\n") == 1 and list(tmp_path.iterdir()) == []
 
 
 def test_several_inputs_each_traced(cli, tmp_path):

@@ -153,10 +153,11 @@ class Stage:
     _geometry: Callable | None = field(default=None, repr=False)
 
     def geometry(self, shape):
-        """How this stage reads an input of ``shape`` (:class:`~convcli.traces.receptive.StageGeometry`)."""
+        """How this stage reads an input of ``shape`` (:class:`~convcli.traces.receptive.StageGeometry`);
+        ``shape`` None only checks that the stage can be traced."""
         if self._geometry is None:
             self._geometry = _geometry_builder(self)
-        return self._geometry(shape)
+        return None if shape is None else self._geometry(shape)
 
 
 def parse_stage(text: str) -> Stage:
@@ -299,6 +300,9 @@ def chain(
     stages = [parse_stage(t) for t in stage_texts]
     wanted_cell = parse_cell(cell) if cell is not None else None
     trace = trace or wanted_cell is not None or trace_out is not None
+    if trace:
+        for stage in stages:            # a stage that cannot be traced is refused before any input is read
+            stage.geometry(None)
     if trace_out is not None:
         _check_trace_out(trace_out, inputs, matrix)
     summary_console = make_console(stderr=json_out or output == "-")

@@ -24,24 +24,26 @@ trained network could use), so a brute-force check must use generic weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 DEFAULT_TRACE_LIMIT = 64          # stages; a pipeline file holds at most as many
 
 
 @dataclass(frozen=True)
 class AxisMap:
-    """One axis of one stage: for each output index, the input indices it reads (sorted)."""
+    """One axis of one stage: ``reads(o)`` is the sorted input indices output index ``o`` reads.
+
+    Worked out only for the indices a trace asks about, so a big image or kernel costs nothing more."""
 
     n_in: int
     n_out: int
-    deps: tuple[tuple[int, ...], ...]
+    reads: Callable[[int], tuple[int, ...]]
 
     def back(self, indices: Sequence[int]) -> tuple[int, ...]:
         """The input indices that any of the output ``indices`` reads."""
         found: set[int] = set()
         for o in indices:
-            found.update(self.deps[o])
+            found.update(self.reads(o))
         return tuple(sorted(found))
 
 
@@ -144,56 +146,52 @@ def _source(q: int, n: int, mode: str) -> int | None:
 
 def conv_axis(n_in: int, n_out: int, k: int, stride: int, dilation: int, pad_lo: int,
               mode: str = "zeros") -> AxisMap:
-    deps = []
-    for o in range(n_out):
+    def reads(o: int) -> tuple[int, ...]:
         taps = {_source(o * stride + t * dilation - pad_lo, n_in, mode) for t in range(k)}
         taps.discard(None)
-        deps.append(tuple(sorted(taps)))                            # type: ignore[arg-type]
-    return AxisMap(n_in, n_out, tuple(deps))
+        return tuple(sorted(taps))                                   # type: ignore[arg-type]
+    return AxisMap(n_in, n_out, reads)
 
 
 def pool_axis(n_in: int, n_out: int, k: int, stride: int, pad: int) -> AxisMap:
-    deps = []
-    for o in range(n_out):
+    def reads(o: int) -> tuple[int, ...]:
         start = o * stride - pad
-        deps.append(tuple(range(max(start, 0), min(start + k, n_in))))
-    return AxisMap(n_in, n_out, tuple(deps))
+        return tuple(range(max(start, 0), min(start + k, n_in)))
+    return AxisMap(n_in, n_out, reads)
 
 
 def taps_axis(n_in: int, index, weight) -> AxisMap:
     """Upsampling: an output reads the input taps whose weight is not 0."""
-    deps = tuple(tuple(sorted({int(i) for i, w in zip(row_i, row_w) if float(w) != 0.0}))
-                 for row_i, row_w in zip(index, weight))
-    return AxisMap(n_in, len(deps), deps)
+    def reads(o: int) -> tuple[int, ...]:
+        return tuple(sorted({int(i) for i, w in zip(index[o], weight[o]) if float(w) != 0.0}))
+    return AxisMap(n_in, len(index), reads)
 
 
 def tconv_axis(n_in: int, n_out: int, k: int, stride: int, dilation: int, pad: int) -> AxisMap:
-    deps = []
-    for o in range(n_out):
+    def reads(o: int) -> tuple[int, ...]:
         found = set()
         for t in range(k):
             num = o + pad - t * dilation
             if num % stride == 0 and 0 <= num // stride < n_in:
                 found.add(num // stride)
-        deps.append(tuple(sorted(found)))
-    return AxisMap(n_in, n_out, tuple(deps))
+        return tuple(sorted(found))
+    return AxisMap(n_in, n_out, reads)
 
 
 def remedy_axis(n_in: int, n_out: int, k: int, stride: int, dilation: int, pad_lo: int) -> AxisMap:
     """tconv --remedy: nearest ×stride, padded by pad_lo (negative: cropped), then a valid convolution."""
-    deps = []
-    for o in range(n_out):
+    def reads(o: int) -> tuple[int, ...]:
         found = set()
         for t in range(k):
             u = o + t * dilation - pad_lo
             if 0 <= u < n_in * stride:
                 found.add(u // stride)
-        deps.append(tuple(sorted(found)))
-    return AxisMap(n_in, n_out, tuple(deps))
+        return tuple(sorted(found))
+    return AxisMap(n_in, n_out, reads)
 
 
 def identity_axis(n: int) -> AxisMap:
-    return AxisMap(n, n, tuple((i,) for i in range(n)))
+    return AxisMap(n, n, lambda o: (o,))
 
 
 # ------------------------------------------------------------------ one stage from its plan
