@@ -304,7 +304,10 @@ def chain(
         for stage in stages:            # a stage that cannot be traced is refused before any input is read
             stage.geometry(None)
     if trace_out is not None:
+        from ..safeio import defer
+
         _check_trace_out(trace_out, inputs, matrix)
+        defer(trace_out)                # written only when the whole run succeeds
     summary_console = make_console(stderr=json_out or output == "-")
     trace_console = make_console(stderr=output == "-")
 
@@ -332,8 +335,7 @@ def chain(
             report["receptive"] = made.as_dict()
             if trace_out is not None:
                 from ..imageio import write_atomic
-                write_atomic(trace_out, export_receptive(made, export_format(trace_out)).encode("utf-8"),
-                             inputs=tuple(i for i in inputs if i != "-"))
+                write_atomic(trace_out, export_receptive(made, export_format(trace_out)).encode("utf-8"))
             elif not json_out:
                 print_receptive(trace_console, made)
         if range_mode is not RangeMode.auto:
