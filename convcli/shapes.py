@@ -176,3 +176,109 @@ def upsample_out_formula(axis: str, n: int, *, scale: float | None = None, size:
     if size is not None:
         return f"{axis}_out = size = {out} (given; the coordinate map uses {axis}_in/{axis}_out = {n}/{out})"
     return f"{axis}_out = ⌊{axis}_in × scale⌋ = ⌊{n} × {float(scale):g}⌋ = {out}"
+
+
+# ------------------------------------------------------------------ receptive fields (`convcli shape`)
+#
+# Convention, one axis at a time: input cells are numbered 0, 1, … and a cell's centre is its
+# number. For the output of a layer, r (size) is how many input cells one output cell sees, padding
+# cells included; j (jump) is how many input cells apart the fields of two neighbouring output cells
+# are; start is the centre of output cell 0's field, in input cells (negative: it reaches into the
+# padding). Output cell i's field is centred at start + i·j and spans r cells. The input itself has
+# r = 1, j = 1, start = 0. ``p`` is the padding before the first cell (top or left).
+# Transposed convolution and upsampling use the same formulas with the stride replaced by the
+# spacing of their sampling: a fraction (1/stride, or the coordinate map's ratio in/out); their r and
+# start are then a span and a centre between cell centres: the whole cells of a field lie within
+# r/2 of its centre, fewer where an interpolation weight is 0 (`convcli chain --trace` counts them).
+
+from fractions import Fraction  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Field:
+    """The receptive field along one axis: size r, jump j, start (see the convention above)."""
+
+    r: Fraction = Fraction(1)
+    j: Fraction = Fraction(1)
+    start: Fraction = Fraction(0)
+
+    def as_dict(self) -> dict:
+        return {"r": num(self.r), "j": num(self.j), "start": num(self.start)}
+
+
+def num(v: Fraction | int | float) -> int | float:
+    """A Fraction as an int when whole, else a float (for JSON)."""
+    v = Fraction(v)
+    return int(v) if v.denominator == 1 else float(v)
+
+
+def num_text(v: Fraction | int | float) -> str:
+    """``3``, ``-0.5``, ``0.3333``: whole numbers exactly, others to 4 significant digits."""
+    v = Fraction(v)
+    if v.denominator == 1:
+        return str(v.numerator)
+    return f"{float(v):.4g}"
+
+
+def _paren(v: Fraction) -> str:
+    text = num_text(v)
+    return f"({text})" if v < 0 else text
+
+
+def field_window(f: Field, k: int, stride: int, pad: int, dilation: int = 1) -> tuple[Field, list[str]]:
+    """A convolution or pooling window (k taps, dilation d, stride s, padding p before the first cell)."""
+    span = (k - 1) * dilation
+    out = Field(f.r + span * f.j, f.j * stride, f.start + (Fraction(span, 2) - pad) * f.j)
+    return out, [
+        f"r = r_in + (k − 1)·d·j_in = {num_text(f.r)} + ({k} − 1)·{dilation}·{num_text(f.j)} = {num_text(out.r)}",
+        f"j = j_in·s = {num_text(f.j)}·{stride} = {num_text(out.j)}",
+        f"start = start_in + ((k − 1)·d/2 − p)·j_in = {_paren(f.start)} + (({k} − 1)·{dilation}/2 − {pad})·"
+        f"{num_text(f.j)} = {num_text(out.start)}",
+    ]
+
+
+def field_tconv(f: Field, k: int, stride: int, pad: int, dilation: int = 1) -> tuple[Field, list[str]]:
+    """A transposed convolution: output o gathers the inputs i = (o + p − t·d)/s, t = 0..k − 1."""
+    span = (k - 1) * dilation
+    out = Field(f.r + Fraction(span, stride) * f.j, f.j / stride, f.start + Fraction(2 * pad - span, 2 * stride) * f.j)
+    return out, [
+        f"r = r_in + (k − 1)·d·j_in/s = {num_text(f.r)} + ({k} − 1)·{dilation}·{num_text(f.j)}/{stride} = "
+        f"{num_text(out.r)}",
+        f"j = j_in/s = {num_text(f.j)}/{stride} = {num_text(out.j)}",
+        f"start = start_in + (p − (k − 1)·d/2)·j_in/s = {_paren(f.start)} + ({pad} − ({k} − 1)·{dilation}/2)·"
+        f"{num_text(f.j)}/{stride} = {num_text(out.start)}",
+    ]
+
+
+UPSAMPLE_TAPS = {"nearest": 1, "nearest-exact": 1, "bilinear": 2, "bicubic": 4}
+
+
+def field_upsample(f: Field, n_in: int, n_out: int, mode: str, *, scale: float | None = None,
+                   align_corners: bool = False) -> tuple[Field, list[str]]:
+    """Upsampling: output o reads the input taps around its source coordinate src(o) = c + o·ρ."""
+    taps = UPSAMPLE_TAPS[mode]
+    if align_corners:
+        ratio = Fraction(n_in - 1, n_out - 1) if n_out > 1 else Fraction(0)
+        ratio_text, offset, offset_text = f"(in − 1)/(out − 1) = {n_in - 1}/{n_out - 1}", Fraction(0), "0"
+    else:
+        if scale is not None:
+            ratio = 1 / Fraction(str(scale))
+            ratio_text = f"1/scale = 1/{scale:g}"
+        else:
+            ratio = Fraction(n_in, n_out)
+            ratio_text = f"in/out = {n_in}/{n_out}"
+        if mode == "nearest":
+            offset, offset_text = Fraction(0), "0"
+        else:
+            offset = (ratio - 1) / 2
+            offset_text = "(ρ − 1)/2"
+    out = Field(f.r + (taps - 1) * f.j, f.j * ratio, f.start + offset * f.j)
+    where = {"nearest": "src = ⌊o·ρ⌋", "nearest-exact": "src = ⌊(o + 0.5)·ρ⌋"}.get(
+        mode, "src = o·ρ" if align_corners else "src = (o + 0.5)·ρ − 0.5")
+    return out, [
+        f"ρ = {ratio_text} = {num_text(ratio)}; {mode}: {taps} tap{'s' if taps > 1 else ''} around {where}",
+        f"r = r_in + (taps − 1)·j_in = {num_text(f.r)} + ({taps} − 1)·{num_text(f.j)} = {num_text(out.r)}",
+        f"j = j_in·ρ = {num_text(f.j)}·{num_text(ratio)} = {num_text(out.j)}",
+        f"start = start_in + {offset_text}·j_in = {_paren(f.start)} + {_paren(offset)}·{num_text(f.j)} = "
+        f"{num_text(out.start)}",
+    ]

@@ -1,22 +1,31 @@
 """``convcli chain``: several ops in one pass, the way a network stacks layers; no intermediate files."""
 from __future__ import annotations
 
+import difflib
+import glob
 import os
+import re
 import shlex
-from typing import Annotated, Optional
+from dataclasses import dataclass, field
+from typing import Annotated, Callable, Optional
 
 import numpy as np
 import typer
 
 from ..batch import Outcome
-from ..errors import ParameterError
+from ..errors import InputError, LimitError, ParameterError
 from ..imageio import Loaded, resolve_range
 from ..render import make_console
 from ..render.summary import print_chain_summary
+from ..safeio import printable, read_bounded
 from . import app
-from ._common import (AlphaMode, AlphaOpt, ColormapOpt, FormatOpt, GrayOpt, JobsOpt, JsonOpt, MatrixOpt, MaxPixelsOpt,
-                      NameOpt, ShowOpt,
-                      OutDirOpt, OutputOpt, QuietOpt, RangeMode, RangeOpt, apply_limits, run_command)
+from ._common import (TRACE_PANEL, AlphaMode, AlphaOpt, ColormapOpt, FormatOpt, GrayOpt, JobsOpt, JsonOpt, MatrixOpt,
+                      MaxPixelsOpt, NameOpt, OutDirOpt, OutputOpt, QuietOpt, RangeMode, RangeOpt, ShowOpt,
+                      apply_limits, parse_ints, run_command)
+
+# a pipeline file is a few lines of text: refuse more before reading on (e.g. --pipeline /dev/zero)
+PIPELINE_MAX_BYTES = 64 * 1024
+MAX_STAGES = 64
 
 
 def _builders() -> dict:
@@ -35,39 +44,133 @@ def _builders() -> dict:
 _IO_PARAMS = ("inputs", "matrix", "output", "out_dir", "json_out", "fmt", "jobs", "quiet", "max_pixels",
               "show_pictures", "colormap")
 EPILOG = ('Example:  convcli chain "convolve -k sobel-x --padding same" "activate --fn relu" '
-          '"pool --size 2" photos/*.jpg --out-dir out --summary')
+          '"pool --size 2" photos/*.jpg --out-dir out --summary  ·  '
+          'convcli chain "convolve -k box" "pool --size 2" --matrix "..." --trace --cell 1,1')
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def _stage_word(arg: str, names) -> str | None:
+    """The op name ``arg`` starts with when it looks like a stage rather than an input, else None.
+
+    An existing path (or a glob that matches one) is an input. Otherwise an argument looks like a
+    stage when its first word is a bare word (no dot, slash or wildcard) that is, or is close to, an
+    op name ("pool", "pol 2"), or is followed by options ("pol --size 2", "maxpool -k 2").
+    """
+    if arg == "-" or os.path.exists(arg) or (glob.has_magic(arg) and glob.glob(arg)):
+        return None
+    words = arg.split()
+    if not words or not _WORD.match(words[0]) or os.path.exists(words[0]):
+        return None
+    if words[0] in names or _close(words[0], names) or any(w.startswith("-") for w in words[1:]):
+        return words[0]
+    return None
+
+
+def _close(word: str, names) -> str | None:
+    found = difflib.get_close_matches(word.lower(), list(names), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_stage(word: str, text: str, names) -> ParameterError:
+    guess = _close(word, names)
+    hint = f", did you mean {guess}?" if guess else f"; stages start with one of {', '.join(names)}"
+    return ParameterError(f"unknown stage {printable(word)!r}{hint} ({printable(text)!r} is not an existing input "
+                          "either)")
+
+
+def strip_comment(line: str) -> str:
+    """The line without a ``# comment``: a ``#`` that starts a word outside quotes (as in a shell);
+    a ``#`` inside quotes or inside a word stays."""
+    quote = None
+    escaped = False
+    for i, ch in enumerate(line):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+
+
+def read_pipeline(path: str) -> list[str]:
+    """The stages of a --pipeline file: one per line, blank lines and # comments skipped; at most
+    :data:`PIPELINE_MAX_BYTES` bytes and :data:`MAX_STAGES` stages."""
+    try:
+        raw = read_bounded(path, PIPELINE_MAX_BYTES, what="pipeline file")
+    except InputError as exc:          # a pipeline file is a parameter, like a kernel file
+        raise ParameterError(str(exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParameterError(f"{printable(path)}: the pipeline file is not UTF-8 text") from None
+    stages = [s for s in (strip_comment(line).strip() for line in text.splitlines()) if s]
+    if len(stages) > MAX_STAGES:
+        raise LimitError(f"{printable(path)}: {len(stages)} stages, over the limit of {MAX_STAGES}")
+    return stages
 
 
 def split_stages(args: list[str], pipeline: str | None) -> tuple[list[str], list[str]]:
-    """Leading arguments that start with an op name are stages; the rest are inputs."""
+    """Stages first, then the inputs. Every argument that is not an existing input but looks like a
+    stage must be a known op given before the inputs (and not beside --pipeline): a typo such as
+    "pol --size 2" is an error, never an input file that silently drops the stage."""
     names = _builders()
-    stages: list[str] = []
-    if pipeline is not None:
-        try:
-            with open(pipeline, encoding="utf-8") as fh:
-                stages = [ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ParameterError(f"{pipeline}: cannot read the pipeline file ({exc})") from None
-        return stages, list(args)
-    rest = list(args)
-    while rest:
-        words = rest[0].split()
-        if words and words[0] in names and not os.path.exists(rest[0]):
-            stages.append(rest.pop(0))
-        else:
-            break
-    return stages, rest
+    stages: list[str] = read_pipeline(pipeline) if pipeline is not None else []
+    inputs: list[str] = []
+    for arg in args:
+        word = _stage_word(arg, names)
+        if word is None:
+            inputs.append(arg)
+            continue
+        if word not in names:
+            raise unknown_stage(word, arg, names)
+        if pipeline is not None:
+            raise ParameterError(f"stage {printable(arg)!r} given with --pipeline: put it in the pipeline file "
+                                 "(with --pipeline every argument is an input)")
+        if inputs:
+            raise ParameterError(f"stage {printable(arg)!r} comes after the input {printable(inputs[-1])!r}: "
+                                 "give the stages first, then the inputs")
+        stages.append(arg)
+    if len(stages) > MAX_STAGES:
+        raise LimitError(f"{len(stages)} stages, over the limit of {MAX_STAGES}")
+    return stages, inputs
 
 
-def parse_stage(text: str):
-    """Parse one stage with its subcommand's own options and return (label, step)."""
+@dataclass
+class Stage:
+    """One parsed stage: its text, op name, the subcommand's parsed options and its per-input step."""
+
+    text: str
+    name: str
+    params: dict
+    step: Callable
+    _geometry: Callable | None = field(default=None, repr=False)
+
+    def geometry(self, shape):
+        """How this stage reads an input of ``shape`` (:class:`~convcli.traces.receptive.StageGeometry`);
+        ``shape`` None only checks that the stage can be traced."""
+        if self._geometry is None:
+            self._geometry = _geometry_builder(self)
+        return None if shape is None else self._geometry(shape)
+
+
+def parse_stage(text: str) -> Stage:
+    """Parse one stage with its subcommand's own options."""
     try:
         tokens = shlex.split(text)
     except ValueError as exc:
         raise ParameterError(f"stage {text!r}: {exc}") from None
     builders = _builders()
-    if not tokens or tokens[0] not in builders:
-        raise ParameterError(f"stage {text!r} must start with one of {', '.join(builders)}")
+    if not tokens:
+        raise ParameterError(f"stage {text!r} is empty; it must start with one of {', '.join(builders)}")
+    if tokens[0] not in builders:
+        raise unknown_stage(tokens[0], text, builders)
     name = tokens[0]
     command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
     try:
@@ -79,7 +182,62 @@ def parse_stage(text: str):
     given = [p for p in _IO_PARAMS if params.get(p) not in (None, False, [], ())]
     if given:
         raise ParameterError(f"stage {text!r}: inputs and outputs ({', '.join(given)}) belong to chain itself")
-    return text, builders[name](**params, report=False)
+    return Stage(text, name, params, builders[name](**params, report=False))
+
+
+def _geometry_builder(stage: Stage):
+    """shape -> StageGeometry, through the op's own planner (the same checks as running it)."""
+    from ..ops.pool import plan_pool
+    from ..ops.tconv import plan_tconv, remedy_padding
+    from ..ops.upsample import plan_upsample
+    from ..shapes import as_pair
+    from ..traces import receptive as rf
+    from ._common import PaddingMode, parse_floats, parse_padding, parse_pair
+
+    p, label = stage.params, stage.text
+    if stage.name == "convolve":
+        from ..ops.conv import conv_settings
+        settings = conv_settings(p["kernel"], stride=parse_pair(p["stride"], "--stride"),
+                                 padding=parse_padding(p["padding"]),
+                                 padding_mode=PaddingMode(p["padding_mode"]).value,
+                                 dilation=parse_pair(p["dilation"], "--dilation"), flip=p["flip"])
+        return lambda shape: rf.conv_geometry(label, settings.plan(shape))
+    if stage.name == "pool":
+        size = as_pair(parse_pair(p["size"], "--size"), "size", minimum=1)
+        stride = None if p["stride"] is None else parse_pair(p["stride"], "--stride")
+        padding = parse_pair(p["padding"], "--padding")
+        return lambda shape: rf.pool_geometry(label, plan_pool(
+            shape, mode=getattr(p["mode"], "value", p["mode"]), size=size, stride=stride, padding=padding,
+            ceil_mode=p["ceil_mode"], count_include_pad=p["count_include_pad"]))
+    if stage.name == "upsample":
+        scale = parse_floats(p["scale"], "--scale") if p["scale"] is not None else None
+        size = parse_pair(p["size"], "--size") if p["size"] is not None else None
+        return lambda shape: rf.upsample_geometry(label, plan_upsample(
+            shape, mode=getattr(p["mode"], "value", p["mode"]), scale=scale, size=size,
+            align_corners=p["align_corners"]))
+    if stage.name == "tconv":
+        if p["overlap"]:
+            raise ParameterError(f"--trace: stage {label!r} writes tap counts, which depend on no input value")
+        from ..kernels import parse_kernel
+        k = parse_kernel(p["kernel"])
+        geometry = dict(stride=parse_pair(p["stride"], "--stride"), padding=parse_pair(p["padding"], "--padding"),
+                        output_padding=parse_pair(p["output_padding"], "--output-padding"),
+                        dilation=parse_pair(p["dilation"], "--dilation"))
+
+        def tconv_geometry(shape):
+            plan = plan_tconv(shape, k, **geometry)
+            if p["remedy"]:
+                return rf.tconv_geometry(label, plan, remedy=True, remedy_pad=remedy_padding(plan))
+            return rf.tconv_geometry(label, plan)
+        return tconv_geometry
+    return lambda shape: rf.pointwise_geometry(label, shape, stage.name)
+
+
+def parse_cell(text: str) -> tuple[int, int]:
+    y, x = parse_ints(text, "--cell", count=(2,))
+    if y < 0 or x < 0:
+        raise ParameterError(f"--cell must be Y,X with Y, X ≥ 0 (0-based row and column), got {text!r}")
+    return y, x
 
 
 @app.command(epilog=EPILOG)
@@ -87,13 +245,29 @@ def chain(
     args: Annotated[Optional[list[str]], typer.Argument(
         metavar="STAGE... INPUT...", show_default=False,
         help='Stages, each one quoted subcommand with its options ("convolve -k sobel-x --padding same", '
-             '"activate --fn relu", "tconv -k box -s 2"), then the inputs (files, directories, globs, -).')] = None,
+             '"activate --fn relu", "tconv -k box -s 2"), then the inputs (files, directories, globs, -). '
+             'An argument that is not an existing input but looks like a stage must be a known op '
+             '("pol --size 2" is an error).')] = None,
     pipeline: Annotated[Optional[str], typer.Option(
         "--pipeline", "-P", show_default=False,
-        help="Read the stages from a file, one per line (# comments); then every argument is an input.")] = None,
+        help=f"Read the stages from a file, one per line (# starts a comment, except inside quotes; at most "
+             f"{MAX_STAGES} stages and {PIPELINE_MAX_BYTES // 1024} KiB); then every argument is an input.")] = None,
     summary: Annotated[bool, typer.Option(
         "--summary", help="Print a model-summary table per input: each stage, the output shape after it with "
                           "the output-size formula, and the value range.")] = False,
+    trace: Annotated[bool, typer.Option(
+        "--trace", "-t", rich_help_panel=TRACE_PANEL,
+        help="Receptive field: follow one output cell of the last stage (--cell, default the centre) back "
+             "through every stage to the input, printing at each stage the rows and columns that influence "
+             "it, with a small grid picture when it fits.")] = False,
+    cell: Annotated[Optional[str], typer.Option(
+        "--cell", rich_help_panel=TRACE_PANEL, metavar="Y,X", show_default=False,
+        help="The output cell --trace follows, 0-based (default: the centre, H_out // 2, W_out // 2). "
+             "Implies --trace.")] = None,
+    trace_out: Annotated[Optional[str], typer.Option(
+        "--trace-out", rich_help_panel=TRACE_PANEL, metavar="FILE", show_default=False,
+        help="Write the --trace to FILE instead of stdout (implies --trace): .json (every level's row and "
+             "column indices), .md (markdown), anything else plain text. One input only.")] = None,
     show_pictures: ShowOpt = False,
     colormap: ColormapOpt = None,
     matrix: MatrixOpt = None,
@@ -113,21 +287,39 @@ def chain(
 
     After the first stage, values are feature maps (raw numbers): an `activate` stage then applies g
     to them directly. The result is written with the last stage's range rule (--range overrides).
+    --trace shows the receptive field of one output cell, stage by stage (with --json it goes into
+    each record's report.receptive instead; with -o - to stderr).
     """
+    from ..render.receptive import export_format, export_receptive, print_receptive
+    from ..traces.receptive import default_cell, trace_back
+
     apply_limits(max_pixels)
     stage_texts, inputs = split_stages(list(args or []), pipeline)
     if not stage_texts:
         raise ParameterError('no stages: give quoted stages first, e.g. "convolve -k box" "activate --fn relu"')
     stages = [parse_stage(t) for t in stage_texts]
+    wanted_cell = parse_cell(cell) if cell is not None else None
+    trace = trace or wanted_cell is not None or trace_out is not None
+    if trace:
+        for stage in stages:            # a stage that cannot be traced is refused before any input is read
+            stage.geometry(None)
+    if trace_out is not None:
+        from ..safeio import defer
+
+        _check_trace_out(trace_out, inputs, matrix)
+        defer(trace_out)                # written only when the whole run succeeds
     summary_console = make_console(stderr=json_out or output == "-")
+    trace_console = make_console(stderr=output == "-")
 
     def step(loaded: Loaded) -> Outcome:
         loaded.pixel_target = None          # every stage's float result is read (statistics, next stage)
         rows = [dict(stage="input", shape=list(loaded.data.shape), formulas=[], **_stats(loaded.data))]
         current, outcome = loaded, None
-        for text, stage in stages:
-            outcome = stage(current)
-            rows.append(dict(stage=text, shape=list(outcome.result.shape), formulas=outcome.formulas,
+        in_shapes = []
+        for stage in stages:
+            in_shapes.append(current.data.shape)
+            outcome = stage.step(current)
+            rows.append(dict(stage=stage.text, shape=list(outcome.result.shape), formulas=outcome.formulas,
                              **_stats(outcome.result)))
             current = Loaded(outcome.result, "features", loaded.source,
                              maxval=outcome.maxval if outcome.maxval is not None else current.maxval,
@@ -135,16 +327,40 @@ def chain(
         if summary:
             print_chain_summary(summary_console, loaded.source, rows)
         assert outcome is not None
+        report: dict = {"stages": rows}
+        if trace:
+            geometries = [stage.geometry(shape) for stage, shape in zip(stages, in_shapes)]
+            out_shape = outcome.result.shape
+            made = trace_back(geometries, wanted_cell or default_cell(out_shape), source=loaded.source)
+            report["receptive"] = made.as_dict()
+            if trace_out is not None:
+                from ..imageio import write_atomic
+                write_atomic(trace_out, export_receptive(made, export_format(trace_out)).encode("utf-8"))
+            elif not json_out:
+                print_receptive(trace_console, made)
         if range_mode is not RangeMode.auto:
             outcome.range_mode = resolve_range(range_mode.value, None)
             outcome.for_image = None
-        outcome.report = {"stages": rows}
+        outcome.report = report
         outcome.title = "result"
         return outcome
 
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
                 json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show=show_pictures,
                 colormap=colormap)
+
+
+def _check_trace_out(path: str, inputs: list[str], matrix: str | None) -> None:
+    from .. import batch
+    from ..errors import OutputError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise OutputError(f"{path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory; give a file name")
+    if matrix is None and len(batch.expand_inputs(inputs)) > 1:
+        raise ParameterError("--trace-out holds the trace of one input; give one input (or drop --trace-out)")
 
 
 def _stats(a: np.ndarray) -> dict:

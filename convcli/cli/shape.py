@@ -10,12 +10,14 @@ from ..errors import ParameterError
 from ..layers import SYNTAX, parse_size, walk
 from ..render import make_console
 from ..render.present import dumps_compact
+from ..render.receptive import print_field_table
 from ..render.summary import print_shape_table
 from . import app
 
 EPILOG = ("Examples:  convcli shape 28x28 conv:k=5 pool:k=2 conv:k=5 pool:k=2  ·  "
           "convcli shape 3x224x224 conv:k=7,s=2,p=3,out=64 pool:k=3,s=2,p=1  ·  "
-          "convcli shape 5x5 pool:k=2,ceil  ·  convcli shape 7x7 tconv:k=3,s=2,p=1,op=1")
+          "convcli shape 5x5 pool:k=2,ceil  ·  convcli shape 7x7 tconv:k=3,s=2,p=1,op=1  ·  "
+          "convcli shape 32x32 conv:k=3,p=1 up:scale=2,mode=bilinear")
 
 
 @app.command(epilog=EPILOG)
@@ -28,13 +30,17 @@ def shape(
         help=f"Layers in order, each name:key=value,...: {SYNTAX}. Sizes per axis as HxW (k=3x5). "
              "conv p: N, NxM, valid, same or full; out = output channels.")] = None,
     json_out: Annotated[bool, typer.Option(
-        "--json", help="Print JSON: a record per layer with its shape [C, H, W] and formulas.")] = False,
+        "--json", help="Print JSON: a record per layer with its shape [C, H, W], formulas, and receptive field "
+                       "(receptive.y and .x: r, j, start; receptive.formulas).")] = False,
 ) -> None:
     """Compute output sizes through convolution, pooling (ceil_mode), transposed convolution
     (output_padding, dilation) and upsampling layers, from the sizes alone — no data needed.
 
     Every layer is checked with the op's own rules (an impossible layer is an error naming it), and
-    its output size is printed with the formula and the numbers put in, as in the traces.
+    its output size is printed with the formula and the numbers put in, as in the traces. A second
+    table gives each layer's receptive field, per axis, in input cells: size r = r_in + (k − 1)·d·j_in,
+    jump j = j_in·s, start = start_in + ((k − 1)·d/2 − p)·j_in (the centre of output cell 0's field;
+    p = padding before the first cell). tconv and up use s = 1/stride or the resampling ratio.
     """
     if not layers:
         raise ParameterError(f"give at least one LAYER after SIZE, e.g. {SYNTAX}")
@@ -42,4 +48,6 @@ def shape(
     if json_out:
         sys.stdout.write(dumps_compact({"layers": [r.as_dict() for r in rows]}) + "\n")
         return
-    print_shape_table(make_console(), rows)
+    console = make_console()
+    print_shape_table(console, rows)
+    print_field_table(console, rows)
