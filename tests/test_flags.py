@@ -29,7 +29,7 @@ def _options(cmd):
 
 def test_every_command_is_enumerated():
     expected = {"convolve", "pool", "upsample", "tconv", "activate", "bnorm-stats", "chain", "shape", "tour",
-                "kernels"}
+                "kernels", "sample"}
     assert expected <= set(SUBCOMMANDS), expected - set(SUBCOMMANDS)
 
 

@@ -49,6 +49,7 @@ from . import pool as _pool  # noqa: E402,F401
 from . import upsample as _upsample  # noqa: E402,F401
 from . import shape as _shape  # noqa: E402,F401
 from . import tour as _tour  # noqa: E402,F401
+from . import sample as _sample  # noqa: E402,F401
 
 
 def error(message: str, code: int) -> int:
