@@ -54,5 +54,5 @@ def sample(
         target = os.path.join(target, source.name)
     if os.path.exists(target) and os.path.samefile(target, source):
         raise OutputError(f"{target}: is the bundled sample itself; choose another name")
-    write_atomic(target, payload)
+    write_atomic(target, payload, inputs=(str(source),))
     sys.stderr.write(f"convcli: wrote {target} ({len(payload):,} bytes)\n")
