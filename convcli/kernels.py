@@ -12,6 +12,7 @@ positive where the image gets brighter from left to right. The slides' ``vertica
 """
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -183,17 +184,41 @@ def parse_kernel(spec: str | np.ndarray) -> np.ndarray:
             if not os.path.exists(text):
                 raise ParameterError(f"kernel file not found: {text}")
             arr, source = load_kernel_file(text), f"kernel file {text}"
-        elif re.search(r"\d", text):
+        elif re.search(r"\d", text) and not _NAME_LIKE.match(text):
             try:
                 arr = parse_matrix_text(text, "kernel")
             except InputError as exc:
                 raise ParameterError(str(exc)) from None
             source = "kernel"
         else:
-            raise ParameterError(
-                f"unknown kernel {text!r}; `convcli kernels` lists the names "
-                f"({', '.join(NAMED_KERNELS)})")
+            raise unknown_kernel(text)
     return check_kernel(arr, source)
+
+
+# a word first (gausian:5, sobel): meant as a name, never an inline matrix (those start with a number)
+_NAME_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(:.*)?$")
+
+
+def did_you_mean(word: str, choices: list[str]) -> list[str]:
+    """The choices ``word`` most likely meant: those it is a dash-separated part of (``sobel`` ->
+    ``sobel-x``, ``sobel-y``), else the close spellings (``gausian`` -> ``gaussian``)."""
+    word = word.strip().lower()
+    if len(word) >= 3:
+        parts = [c for c in choices if word in c.split("-")]
+        if parts:
+            return parts
+    return difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+
+
+def unknown_kernel(spec: str) -> ParameterError:
+    """``unknown kernel 'gausian'; did you mean gaussian?``, with the names when nothing is close."""
+    name = spec.partition(":")[0].strip()
+    hints = did_you_mean(name, list(NAMED_KERNELS))
+    if hints:
+        return ParameterError(f"unknown kernel {name!r}; did you mean {' / '.join(hints)}? "
+                              f"(`convcli kernels` lists the names)")
+    return ParameterError(f"unknown kernel {name!r}; `convcli kernels` lists the names "
+                          f"({', '.join(NAMED_KERNELS)})")
 
 
 def check_kernel(arr: np.ndarray, source: str = "kernel") -> np.ndarray:

@@ -60,8 +60,12 @@ def conv_out_formula(axis: str, n: int, k: int, stride: int, pad_lo: int, pad_hi
                      dilation: int) -> str:
     """The conv output-size formula with the numbers put in, e.g. for a trace."""
     out = conv_out(n, k, stride, pad_lo, pad_hi, dilation)
-    pad = f"2·{pad_lo}" if pad_lo == pad_hi else f"{pad_lo} + {pad_hi}"
-    return (f"{axis}_out = ⌊({axis}_in + padding − dilation·(k − 1) − 1) / stride⌋ + 1 = "
+    if pad_lo == pad_hi:
+        symbol, pad = "2·padding", f"2·{pad_lo}"
+    else:     # 'same' with an even kernel: the extra cell goes to the bottom/right
+        symbol = "pad_top + pad_bottom" if axis == "H" else "pad_left + pad_right"
+        pad = f"{pad_lo} + {pad_hi}"
+    return (f"{axis}_out = ⌊({axis}_in + {symbol} − dilation·(k − 1) − 1) / stride⌋ + 1 = "
             f"⌊({n} + {pad} − {dilation}·({k} − 1) − 1) / {stride}⌋ + 1 = {out}")
 
 
@@ -82,9 +86,9 @@ def pool_out_formula(axis: str, n: int, k: int, stride: int, pad: int, ceil_mode
                      dilation: int = 1) -> str:
     out = pool_out(n, k, stride, pad, dilation, ceil_mode)
     br = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
-    dil = f" − {dilation}·({k} − 1)" if dilation != 1 else f" − ({k} − 1)"
-    text = (f"{axis}_out = {br[0]}({axis}_in + 2·padding − (k − 1) − 1) / stride{br[1]} + 1 = "
-            f"{br[0]}({n} + 2·{pad}{dil} − 1) / {stride}{br[1]} + 1")
+    symbol, dil = ("dilation·(k − 1)", f"{dilation}·({k} − 1)") if dilation != 1 else ("(k − 1)", f"({k} − 1)")
+    text = (f"{axis}_out = {br[0]}({axis}_in + 2·padding − {symbol} − 1) / stride{br[1]} + 1 = "
+            f"{br[0]}({n} + 2·{pad} − {dil} − 1) / {stride}{br[1]} + 1")
     if ceil_mode and (-(-(n + 2 * pad - dilation * (k - 1) - 1) // stride)) * stride >= n + pad:
         text += " − 1 (the last window would start in the right padding)"
     return f"{text} = {out}"

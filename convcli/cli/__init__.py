@@ -49,6 +49,7 @@ from . import pool as _pool  # noqa: E402,F401
 from . import upsample as _upsample  # noqa: E402,F401
 from . import shape as _shape  # noqa: E402,F401
 from . import tour as _tour  # noqa: E402,F401
+from . import sample as _sample  # noqa: E402,F401
 
 
 def error(message: str, code: int) -> int:
@@ -154,7 +155,7 @@ def _run(args: list[str], debug: bool) -> int:
             ctx = getattr(exc, "ctx", None)
             hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
             code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
-            return error(exc.format_message().replace("\n", " ") + hint, code)
+            return error(" ".join(exc.format_message().split()) + hint, code)   # Click's tabs/newlines: one line
         if isinstance(exc, OSError) and getattr(exc, "errno", None) is not None and _is_stdout_error(exc):
             return error(f"stdout: cannot write ({exc.strerror or exc})", ExitCode.CANNOT_WRITE)
         # anything else is a bug: say so in one line

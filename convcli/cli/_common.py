@@ -47,10 +47,23 @@ parse_pair = numbers.parse_pair
 parse_floats = numbers.parse_floats
 
 
+PADDING_WORDS = ("valid", "same", "full")
+
+
 def parse_padding(text: str) -> str | tuple[int, int]:
+    """``valid``, ``same``, ``full``, or numbers (``P`` or ``PY,PX``, parsed by :func:`parse_pair`).
+
+    A word that is none of them is refused with the forms and the likely word: ``sam`` -> ``same``.
+    """
+    from ..kernels import did_you_mean
+
     word = str(text).strip().lower()
-    if word in ("valid", "same", "full"):
+    if word in PADDING_WORDS:
         return word
+    if any(c.isalpha() for c in word):
+        hints = did_you_mean(word, list(PADDING_WORDS))
+        hint = f" (did you mean {' / '.join(hints)}?)" if hints else ""
+        raise ParameterError(f"--padding must be valid, same, full, P or PY,PX, got {text!r}{hint}")
     return parse_pair(text, "--padding")
 
 

@@ -136,7 +136,7 @@ def _clean(obj):
             replace={"json_out": ActivateJsonOpt, "trace": ActivateTraceOpt}, defaults={"max_steps": DEFAULT_MAX_STEPS})
 def activate(
     fn: Annotated[Function, typer.Option(
-        "--fn", "-f", case_sensitive=False, show_default=False,
+        "--fn", case_sensitive=False, show_default=False,
         help="The activation g, PyTorch's definition: relu, leaky-relu, sigmoid, tanh, elu, gelu "
              "(exact erf form), silu (x·σ(x)), softplus (β = 1, threshold 20).")] = ...,
     alpha: Annotated[Optional[float], typer.Option(

@@ -176,7 +176,7 @@ def parse_stage(text: str) -> Stage:
     try:
         ctx = command.make_context(name, tokens[1:])
     except Exception as exc:  # Click's usage errors (vendored by Typer): say which stage
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = " ".join((exc.format_message() if hasattr(exc, "format_message") else str(exc)).split())
         raise ParameterError(f"stage {text!r}: {message}") from None
     params = dict(ctx.params)
     given = [p for p in _IO_PARAMS if params.get(p) not in (None, False, [], ())]

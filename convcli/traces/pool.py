@@ -42,7 +42,7 @@ def _avg_expression(plan: PoolPlan, ordered: list[float | None], n_pad: int, cut
                    f"(--no-count-include-pad)")
     if cut:
         why.append(f"the {kh}×{kw} window runs past the padded input (ceil_mode): only its "
-                   f"{window_cells} cells inside count")
+                   f"{window_cells} cell{'s' if window_cells != 1 else ''} inside count")
     return text + ("  · " + "; ".join(why) if why else "")
 
 
