@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ParameterError
+from .numbers import parse_float, parse_int
+from .safeio import printable
 from .shapes import Field, field_tconv, field_upsample, field_window
 
 KINDS = {"conv": "conv", "convolve": "conv", "pool": "pool", "maxpool": "pool", "avgpool": "pool",
@@ -52,18 +54,18 @@ class Row:
 
 def _pair(text: str, what: str) -> tuple[int, int]:
     parts = text.lower().split("x")
-    if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
-        raise ParameterError(f"{what} must be N or NxM (whole numbers), got {text!r}")
-    vals = [int(p) for p in parts]
+    if len(parts) not in (1, 2):
+        raise ParameterError(f"{what} must be N or NxM (whole numbers), got {printable(text)!r}")
+    vals = [parse_int(p, what) for p in parts]
     return (vals[0], vals[0]) if len(vals) == 1 else (vals[0], vals[1])
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
     """``H,W``, ``HxW``, ``C,H,W`` or ``CxHxW`` -> (C, H, W)."""
     parts = [p.strip() for p in str(text).replace("×", "x").replace("x", ",").split(",")]
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise ParameterError(f"SIZE must be H,W or C,H,W (whole numbers, or HxW / CxHxW), got {text!r}")
-    vals = [int(p) for p in parts]
+    if len(parts) not in (2, 3):
+        raise ParameterError(f"SIZE must be H,W or C,H,W (whole numbers, or HxW / CxHxW), got {printable(text)!r}")
+    vals = [parse_int(p, "SIZE") for p in parts]
     c, h, w = ([1] + vals) if len(vals) == 2 else vals
     if min(c, h, w) < 1:
         raise ParameterError(f"SIZE must be at least 1 in every dimension, got {text!r}")
@@ -100,10 +102,7 @@ def parse_layer(text: str) -> Layer:
 def _channels(layer: Layer, c: int) -> int:
     if "out" not in layer.params:
         return c
-    text = layer.params["out"]
-    if not text.isdigit() or int(text) < 1:
-        raise ParameterError(f"layer {layer.text!r}: out must be a channel count ≥ 1, got {text!r}")
-    return int(text)
+    return parse_int(layer.params["out"], "out", lo=1)
 
 
 def output_shape(layer: Layer, shape: tuple[int, int, int], fields: tuple[Field, Field] = (Field(), Field())) -> Row:
@@ -150,10 +149,10 @@ def output_shape(layer: Layer, shape: tuple[int, int, int], fields: tuple[Field,
         if "size" in p:
             plan = plan_upsample((h, w), mode=mode, size=_pair(p["size"], "size"), align_corners=align)
         else:
-            try:
-                scale = [float(v) for v in p["scale"].lower().split("x")]
-            except ValueError:
-                raise ParameterError(f"scale must be F or FYxFX, got {p['scale']!r}") from None
+            parts = p["scale"].lower().split("x")
+            if len(parts) not in (1, 2):
+                raise ParameterError(f"scale must be F or FYxFX, got {printable(p['scale'])!r}")
+            scale = [parse_float(v, "scale") for v in parts]
             plan = plan_upsample((h, w), mode=mode, scale=scale[0] if len(scale) == 1 else tuple(scale),
                                  align_corners=align)
             scales = (plan.y.scale, plan.x.scale)

@@ -320,7 +320,8 @@ def show_trace(made, view) -> None:
 def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: str | None,
                 out_dir: str | None, fmt: str | None, name: str, json_out: bool, quiet: bool,
                 jobs: int | None, gray: bool = False, alpha: AlphaMode | str = AlphaMode.keep,
-                show_result: bool = True, show: bool = False, colormap: Colormap | str | None = None) -> None:
+                show_result: bool = True, show: bool = False, colormap: Colormap | str | None = None,
+                side_outputs: tuple[str | None, ...] = ()) -> None:
     """Every op subcommand ends here: inputs -> ``step`` -> outputs, with the batch rules.
 
     One input with -o (or none: a small result prints as a table); several inputs with --out-dir;
@@ -349,6 +350,7 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
         check_output(output, inputs[0] if len(inputs) == 1 else None)
     expanded = batch.expand_inputs(inputs) if inputs and matrix is None else None
     expanded_count = len(expanded) if expanded is not None else (1 if matrix is not None else 0)
+    check_side_outputs(side_outputs, [p for p, err in expanded or [] if err is None])
     if expanded_count > 1 and output is None and out_dir is None and not json_out:
         raise ParameterError(f"{expanded_count} inputs: give --out-dir DIR for their outputs (or --json for statistics only)")
     # a result is printed (table or summary) only when it goes nowhere else
@@ -394,6 +396,18 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
     code = batch.exit_code(records)
     if code:
         raise typer.Exit(code)
+
+
+def check_side_outputs(paths, inputs: list[str]) -> None:
+    """A trace or stats export must be writable, and never an input (or the result): checked before
+    any work, like -o."""
+    from ..safeio import check_target, note_read
+
+    for src in inputs:
+        note_read(src)
+    for path in paths:
+        if path and path != "-":
+            check_target(path)
 
 
 def read_stdin() -> bytes:
@@ -530,4 +544,4 @@ def run_op(builder, options: dict, shared: dict) -> None:
                 fmt=shared["fmt"], name=shared["name"], json_out=json_out, quiet=shared["quiet"],
                 jobs=shared["jobs"], gray=shared["gray"], alpha=shared.get("alpha", AlphaMode.keep),
                 show_result=not getattr(step, "prints", trace), show=shared["show_pictures"],
-                colormap=shared["colormap"])
+                colormap=shared["colormap"], side_outputs=(shared.get("trace_out"),))

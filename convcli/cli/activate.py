@@ -15,7 +15,7 @@ from ..render.activations import print_activation_trace, print_report
 from ..render.plot import print_activation_plot
 from ..traces.activation import DEFAULT_MAX_STEPS, activation_trace
 from ..batch import Outcome
-from ._common import IO_PANEL, TRACE_PANEL, op_command, show_trace, trace_output
+from ._common import IO_PANEL, TRACE_PANEL, op_command, show_trace, strict_float, trace_output
 
 Function = Enum("Function", {name.replace("-", "_"): name for name in FUNCTIONS}, type=str)
 DEFAULT_INPUT_RANGE = (-1.0, 1.0)
@@ -140,7 +140,7 @@ def activate(
         help="The activation g, PyTorch's definition: relu, leaky-relu, sigmoid, tanh, elu, gelu "
              "(exact erf form), silu (x·σ(x)), softplus (β = 1, threshold 20).")] = ...,
     alpha: Annotated[Optional[float], typer.Option(
-        "--alpha", "-a", show_default=False,
+        "--alpha", "-a", show_default=False, metavar="A", parser=strict_float("--alpha"),
         help="Leaky ReLU's negative slope (default 0.01) or ELU's α (default 1); "
              "an error for the other functions.")] = None,
     derivative: Annotated[bool, typer.Option(

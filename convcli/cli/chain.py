@@ -347,7 +347,7 @@ def chain(
 
     run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
                 json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show=show_pictures,
-                colormap=colormap)
+                colormap=colormap, side_outputs=(trace_out,))
 
 
 def _check_trace_out(path: str, inputs: list[str], matrix: str | None) -> None:
