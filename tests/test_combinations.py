@@ -14,7 +14,7 @@ directory with fresh copies of small inputs, and checks what a user would see:
 * the inputs are unchanged, byte for byte, and no stray file (``.convcli-*.part``, temporary files)
   is left in the working directory, the output directory or ``$TMPDIR``.
 
-The whole matrix is ~4,000 runs (about 20 minutes on 2 cores). By default a seeded sample is run
+The whole matrix is 3,888 runs (about 30 minutes on 2 idle cores). By default a seeded sample is run
 (the seed is in each test id): first a greedy set that covers every *pair* of dimension values
 (op × input, input × output, output × flag, ...), then random fill up to 300 combinations.
 
