@@ -102,7 +102,10 @@ def parse_layer(text: str) -> Layer:
 def _channels(layer: Layer, c: int) -> int:
     if "out" not in layer.params:
         return c
-    return parse_int(layer.params["out"], "out", lo=1)
+    count = parse_int(layer.params["out"], "out")
+    if count < 1:
+        raise ParameterError(f"out must be a channel count ≥ 1, got {count}")
+    return count
 
 
 def output_shape(layer: Layer, shape: tuple[int, int, int], fields: tuple[Field, Field] = (Field(), Field())) -> Row:
