@@ -360,3 +360,60 @@ def test_broken_pipe_is_quiet(work):
     proc = subprocess.run(f"'{CONVCLI}' convolve '{SAMPLES / 'gray.png'}' -k box -o - --format csv | head -c 10",
                           shell=True, stderr=subprocess.PIPE, stdout=subprocess.PIPE, timeout=60)
     assert proc.stderr == b"" and len(proc.stdout) == 10
+
+
+# ----------------------------------------------------------------------------- 2. bounded reads
+
+MEMORY_CAP = 3 << 30          # the child's whole address space: Numba and NumPy fit, 12 GB does not
+
+
+@pytest.mark.parametrize("op", ["convolve -k box", "pool", "activate --fn relu"])
+def test_endless_stdin_is_refused_under_a_memory_cap(work, op):
+    with open("/dev/zero", "rb") as zero:
+        proc = subprocess.run([CONVCLI, *op.split(), "-", "-o", str(work / "out" / "r.npy"), "--max-pixels", "100000"],
+                              stdin=zero, capture_output=True, timeout=120,
+                              env={**os.environ, "NO_COLOR": "1"},
+                              preexec_fn=lambda: __import__("resource").setrlimit(
+                                  __import__("resource").RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP)))
+    one_error_line(proc, 6, "stdin")
+    assert os.listdir(work / "out") == []
+
+
+def _feed_forever(fifo: str) -> subprocess.Popen:
+    return subprocess.Popen(f"exec yes 1,2,3 > '{fifo}'", shell=True, stderr=subprocess.DEVNULL)
+
+
+def _stop(feeder: subprocess.Popen, fifo: str) -> None:
+    feeder.kill()
+    try:            # a writer still waiting for a reader is unblocked by opening the read end
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+    feeder.wait(timeout=10)
+
+
+@pytest.mark.parametrize("make", ["devzero", "fifo"])
+def test_endless_files_are_refused_on_every_read_path(work, make):
+    """/dev/zero or a FIFO fed forever, as an input, a kernel file, a stats file and a pipeline."""
+    endless = "/dev/zero"
+    if make == "fifo":
+        endless = str(work / "in" / "endless.csv")
+        os.mkfifo(endless)
+    cases = [
+        (["convolve", endless, "-k", "box", "--max-pixels", "10000"], (3, 6)),
+        (["convolve", str(work / "in" / "in.csv"), "-k", endless], (2, 3, 6)),
+        (["bnorm-stats", str(work / "in" / "in.csv"), "--eval", "--stats", endless], (3, 6)),
+        (["chain", "--pipeline", endless, str(work / "in" / "in.csv")], (2, 6)),
+    ]
+    before = snapshot(work / "in") if make == "devzero" else None
+    for argv, codes in cases:
+        feeder = _feed_forever(endless) if make == "fifo" else None
+        try:
+            proc = run(*argv, limit_memory=MEMORY_CAP, timeout=120)
+        finally:
+            if feeder is not None:
+                _stop(feeder, endless)
+        assert proc.returncode in codes, (argv, proc.stderr)
+        one_error_line(proc, proc.returncode)
+    if before is not None:
+        assert snapshot(work / "in") == before
