@@ -17,7 +17,7 @@ app = typer.Typer(
     help="Run images and small matrices through the building blocks of convolutional networks, "
          "and see, step by step, how every output number is computed.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -29,11 +29,15 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+from ._common import ColorOpt, DebugOpt, ShowProtocolOpt  # noqa: E402
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+    debug: DebugOpt = False,
+    color: ColorOpt = None,
 ) -> None:
     """convcli: convolution, pooling, upsampling, transposed convolution, activations, batch norm."""
 
@@ -50,6 +54,49 @@ from . import upsample as _upsample  # noqa: E402,F401
 from . import shape as _shape  # noqa: E402,F401
 from . import tour as _tour  # noqa: E402,F401
 from . import sample as _sample  # noqa: E402,F401
+
+
+def _add_terminal_options() -> None:
+    """Give every registered subcommand --color and --debug (and --show-protocol where it has --show),
+    so they work after the subcommand's name as well as before it.
+
+    Each command's function is wrapped in one whose signature has the extra options; they are not
+    passed on (``expose_value=False``): their callbacks set ``render.console.settings``."""
+    import functools
+    import inspect
+
+    extra = [("debug", DebugOpt, False), ("color", ColorOpt, None)]
+    for info in app.registered_commands:
+        func = info.callback
+        if func is None or getattr(func, "_terminal_options", False):
+            continue
+        sig = inspect.signature(func, eval_str=True)
+        names = set(sig.parameters)
+        wanted = extra + ([("show_protocol", ShowProtocolOpt, None)] if "show_pictures" in names else [])
+        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=t)
+                 for n, t, d in wanted if n not in names]
+        if not added:
+            continue
+        params = list(sig.parameters.values())
+        if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params):
+            continue
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params] + added
+
+        def make(inner, own=frozenset(sig.parameters)):
+            @functools.wraps(inner)
+            def command(**kwargs):
+                return inner(**{k: v for k, v in kwargs.items() if k in own})
+            return command
+
+        command = make(func)
+        command.__signature__ = inspect.Signature(params, return_annotation=None)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        command.__dict__.pop("__wrapped__", None)
+        command._terminal_options = True
+        info.callback = command
+
+
+_add_terminal_options()
 
 
 def error(message: str, code: int) -> int:
@@ -94,22 +141,50 @@ def run(argv: list[str] | None = None) -> int:
     ends the run, and side outputs (trace and stats exports) appear only when it succeeds.
     """
     from .. import batch, limits, safeio
+    from ..render.console import reset_settings
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    reset_settings()
     _route_warnings()
     batch.debug_tracebacks = debug
     safeio.begin_run()
     limits.set_max_pixels(None)
     code = int(ExitCode.FAILURE)
     previous = _catch_signals()
+    # every text line convcli (or Typer's help) writes loses its trailing spaces on the way out
+    streams = _trim_streams()
     try:
         code = _run(args, debug)
         return code
     finally:
+        _restore_streams(streams)
         safeio.end_run(commit=code in (ExitCode.OK, ExitCode.PARTIAL))
         _restore_signals(previous)
         batch.debug_tracebacks = False
+
+
+def _trim_streams() -> tuple:
+    """Put sys.stdout and sys.stderr behind TrimmedStreams (no line ends in spaces); returns the
+    streams to put back."""
+    from ..render.console import TrimmedStream
+
+    streams = sys.stdout, sys.stderr
+    if streams[0] is not None:
+        sys.stdout = TrimmedStream(streams[0])
+    if streams[1] is not None:
+        sys.stderr = TrimmedStream(streams[1])
+    return streams
+
+
+def _restore_streams(streams: tuple) -> None:
+    for wrapped in (sys.stdout, sys.stderr):
+        try:
+            if wrapped is not None:
+                wrapped.flush()
+        except (OSError, ValueError):
+            pass
+    sys.stdout, sys.stderr = streams
 
 
 def _run(args: list[str], debug: bool) -> int:

@@ -202,6 +202,54 @@ ColormapOpt = Annotated[Optional[Colormap], typer.Option(
     help="Write an image output as colours of a one-channel result: gray, viridis, magma (the values "
          "mapped to 0..max by --range first), or diverging (blue < 0 < red, centred on 0, ±max|value|: "
          "sign and size both show). 8-bit RGB. Also the map --show uses.")]
+TERMINAL_PANEL = "Terminal"
+
+
+class ColorChoice(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+class ShowProtocol(str, Enum):
+    auto = "auto"
+    kitty = "kitty"
+    iterm = "iterm"
+    blocks = "blocks"
+    ascii = "ascii"
+
+
+def _set_color(value: Optional[ColorChoice]) -> None:
+    if value is not None:
+        from ..render import console
+        console.settings.color = ColorChoice(value).value
+
+
+def _set_show_protocol(value: Optional[ShowProtocol]) -> None:
+    if value is not None:
+        from ..render import console
+        console.settings.show_protocol = ShowProtocol(value).value
+
+
+# The terminal options set convcli.render.console.settings as they are parsed (expose_value=False:
+# no command receives them). Every subcommand gets them (cli/__init__.py adds them), so they work
+# before and after the subcommand's name; the last one given wins.
+ColorOpt = Annotated[Optional[ColorChoice], typer.Option(
+    "--color", rich_help_panel=TERMINAL_PANEL, case_sensitive=False, show_default=False, expose_value=False,
+    callback=_set_color, metavar="auto|always|never",
+    help="Colour in the output: always (also into a pipe, e.g. | less -R), never, or auto (default): "
+         "colour on a terminal, none when NO_COLOR is set, forced by FORCE_COLOR.")]
+DebugOpt = Annotated[bool, typer.Option(
+    "--debug", rich_help_panel=TERMINAL_PANEL, expose_value=False,
+    help="Show full tracebacks instead of one-line errors.")]
+ShowProtocolOpt = Annotated[Optional[ShowProtocol], typer.Option(
+    "--show-protocol", rich_help_panel=PICTURE_PANEL, case_sensitive=False, show_default=False,
+    expose_value=False, callback=_set_show_protocol, metavar="auto|kitty|iterm|blocks|ascii",
+    help="How --show draws: kitty or iterm = full-resolution images (kitty graphics protocol, iTerm2 "
+         "inline images; sent even when stdout is not a terminal), blocks = one ▄ per two pixels, "
+         "ascii = a shading ramp. auto (default): kitty or iterm when the terminal says it is one "
+         "(TERM, TERM_PROGRAM, LC_TERMINAL, KITTY_WINDOW_ID; not inside tmux/screen), else blocks "
+         "(ascii without colour); nothing but text when stdout is not a terminal.")]
 TraceFormatOpt = Annotated[Optional[TraceFormat], typer.Option(
     "--trace-format", rich_help_panel=TRACE_PANEL, case_sensitive=False, show_default=False,
     help="Export the trace (implies --trace): text or markdown for notes, json for scripts (every step: "
