@@ -75,6 +75,18 @@ def signed_positions(values: np.ndarray, scale: float | None = None) -> tuple[np
     return 0.5 + 0.5 * np.clip(np.nan_to_num(v) / scale, -1.0, 1.0), scale
 
 
+def robust_scale(values: np.ndarray) -> float:
+    """The ±scale of a diverging map: the 99.5th percentile of |value|, so that one extreme pixel does
+    not wash every other edge out to near-white (the few values beyond it are drawn at full colour).
+    The --show pictures and --colormap diverging images both use it, so they look alike."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.abs(v[np.isfinite(v)])
+    if not finite.size:
+        return 0.0
+    scale = float(np.percentile(finite, 99.5))
+    return scale if scale > 0 else float(finite.max())
+
+
 def sequential_positions(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Positions for a sequential map: lo -> 0, hi -> 1."""
     v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=lo)
@@ -87,7 +99,8 @@ def colorize(result: np.ndarray, name: str, *, display: np.ndarray | None = None
              maxval: float = 255.0) -> np.ndarray:
     """A one-channel result as an RGB picture (float32 (H, W, 3) on 0..255) through map ``name``.
 
-    A diverging map is centred on zero and spans ±max|result|, so sign and size both show.
+    A diverging map is centred on zero and spans ±:func:`robust_scale` (the 99.5th percentile of
+    |result|; larger values saturate), so sign and size both show — the same mapping as --show.
     A sequential map (gray, viridis, magma) looks up ``display`` (the result already mapped onto
     0..maxval by a range rule) divided by ``maxval``.
     """
@@ -99,7 +112,7 @@ def colorize(result: np.ndarray, name: str, *, display: np.ndarray | None = None
                                  "channels (add --gray, or write .npy)")
         plane = plane[:, :, 0]
     if key in SIGNED:
-        pos, _ = signed_positions(plane)
+        pos, _ = signed_positions(plane, robust_scale(plane))
     else:
         shown = plane if display is None else np.asarray(display)
         if shown.ndim == 3:
