@@ -200,8 +200,9 @@ ShowOpt = Annotated[bool, typer.Option(
 ColormapOpt = Annotated[Optional[Colormap], typer.Option(
     "--colormap", rich_help_panel=PICTURE_PANEL, case_sensitive=False, show_default=False,
     help="Write an image output as colours of a one-channel result: gray, viridis, magma (the values "
-         "mapped to 0..max by --range first), or diverging (blue < 0 < red, centred on 0, ±max|value|: "
-         "sign and size both show). 8-bit RGB. Also the map --show uses.")]
+         "mapped to 0..max by --range first), or diverging (blue < 0 < red, centred on 0, spanning ± the "
+         "99.5th percentile of |value|, larger values at full colour: sign and size both show). 8-bit RGB. "
+         "Also the map --show uses, with the same colours.")]
 TERMINAL_PANEL = "Terminal"
 
 

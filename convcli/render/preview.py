@@ -1,6 +1,12 @@
 """Pictures of arrays in the terminal: one "▄" per two pixels (top pixel = background colour,
 bottom pixel = foreground colour), scaled to fit, each with its shape and a legend of its value scale.
 
+Where the terminal shows images, the same colour-mapped pixels go out at full resolution instead (up
+to :data:`MAX_GRAPHIC_SIDE`), as a PNG: the kitty graphics protocol (kitty, Ghostty) or iTerm2's inline
+images (iTerm2, WezTerm, mintty). The choice is made from environment variables alone — no query is
+sent to the terminal, so nothing can hang — and only when the stream is a terminal, unless
+``--show-protocol kitty|iterm`` forces it (see :func:`choose_protocol`).
+
 Colour follows the console: true colour when the terminal has it, Rich's nearest 256/16 colours
 otherwise, and an ASCII shading ramp (one character per 1×2 pixels) when there is no colour at all.
 Single-channel maps with negative values use a diverging map centred on zero; non-negative maps a
@@ -9,6 +15,8 @@ channel counts one panel per channel.
 """
 from __future__ import annotations
 
+import base64
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import colormaps
+from ..colormaps import robust_scale  # noqa: F401  (the scale of signed pictures; re-exported)
 from ..traces.model import fmt
 
 ASCII_RAMP = " .:-=+*#%@"          # no-colour terminals: dark -> bright
@@ -28,6 +37,9 @@ MAX_ROWS = 20                       # character rows per picture (40 pixel rows)
 MAX_UPSCALED = 32                   # a tiny matrix is blown up to at most this many columns
 MAX_CHANNEL_PANELS = 4
 GAP = 3
+MAX_GRAPHIC_SIDE = 1024             # kitty / iTerm2 images: longest side sent, in pixels
+MIN_GRAPHIC_SIDE = 256              # tiny matrices are blown up (nearest neighbour) to at least this
+KITTY_CHUNK = 4096                  # the kitty protocol's largest base64 chunk (a multiple of 4)
 
 
 @dataclass
@@ -109,16 +121,6 @@ def panels_for(values: np.ndarray, label: str, *, maxval: float | None = None,
     more = f" (channels 0..{shown - 1} of {c})" if c > shown else ""
     return [_single(a[:, :, i], f"{label} {shape} · channel {i}{more if i == 0 else ''}", maxval, colormap)
             for i in range(shown)]
-
-
-def robust_scale(plane: np.ndarray) -> float:
-    """The 99.5th percentile of |value|: one extreme pixel must not wash every other edge out to white
-    (values beyond it are drawn at full colour; the legend says so with its ± end labels)."""
-    finite = np.abs(plane[np.isfinite(plane)])
-    if not finite.size:
-        return 0.0
-    scale = float(np.percentile(finite, 99.5))
-    return scale if scale > 0 else float(finite.max())
 
 
 def _single(plane: np.ndarray, title: str, maxval: float | None, colormap: str | None) -> Panel:
@@ -222,14 +224,132 @@ def panel_renderable(panel: Panel, cols: int, *, color: bool, rows: int = MAX_RO
     return Group(*parts)
 
 
+# ------------------------------------------------------------------ full-resolution images
+
+def detect_protocol(environ=None) -> str:
+    """"kitty", "iterm" or "blocks", from the environment alone (no query that could hang).
+
+    Inside tmux or screen the outer terminal's variables are inherited but the images would not get
+    through the multiplexer: blocks."""
+    env = os.environ if environ is None else environ
+    term = env.get("TERM", "")
+    program = env.get("TERM_PROGRAM", "")
+    if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
+        return "blocks"
+    if term in ("xterm-kitty", "xterm-ghostty") or env.get("KITTY_WINDOW_ID") or program == "ghostty":
+        return "kitty"
+    if program in ("iTerm.app", "WezTerm", "mintty") or env.get("LC_TERMINAL") == "iTerm2":
+        return "iterm"
+    return "blocks"
+
+
+def _console_color(console: Console) -> bool:
+    return console.color_system is not None and not console.no_color
+
+
+def _is_tty(console: Console) -> bool:
+    try:
+        return bool(console.file.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def choose_protocol(console: Console, requested: str | None = None, environ=None) -> str:
+    """How to draw on ``console``: "kitty", "iterm", "blocks" (coloured ▄) or "ascii".
+
+    ``requested`` (default: ``--show-protocol``): kitty or iterm always win (also into a pipe or a
+    file: the user asked); blocks without colour are the ASCII ramp; auto picks an image protocol
+    only on a terminal with colour that says it has one (:func:`detect_protocol`)."""
+    if requested is None:
+        from .console import settings
+        requested = settings.show_protocol
+    color = _console_color(console)
+    if requested in ("kitty", "iterm", "ascii"):
+        return requested
+    if requested == "auto" and color and _is_tty(console):
+        found = detect_protocol(environ)
+        if found != "blocks":
+            return found
+    return "blocks" if color else "ascii"
+
+
+def graphic_pixels(panel: Panel) -> np.ndarray:
+    """The panel's colour-mapped pixels (uint8 (H, W, 3)) as an image protocol sends them: the same
+    colours as the ▄ picture, at full resolution; a big array shrunk to :data:`MAX_GRAPHIC_SIDE`
+    (as the blocks shrink: area average, or the strongest value for a diverging map), a tiny one
+    blown up by a whole factor so the terminal's scaling cannot blur its cells."""
+    pos = panel.positions
+    h, w = pos.shape[:2]
+    side = max(h, w)
+    if side > MAX_GRAPHIC_SIDE:
+        f = side / MAX_GRAPHIC_SIDE
+        pos = _resample(pos, max(1, int(h / f)), max(1, int(w / f)), extreme=panel.colormap in colormaps.SIGNED)
+    rgb = _colours(panel, pos)
+    k = MIN_GRAPHIC_SIDE // side if side < MIN_GRAPHIC_SIDE else 1
+    if k > 1:
+        rgb = np.repeat(np.repeat(rgb, k, axis=0), k, axis=1)
+    return rgb
+
+
+def kitty_sequence(png: bytes, cols: int) -> str:
+    """The kitty graphics protocol: transmit and show (a=T) a PNG (f=100) over ``cols`` cells (the
+    rows follow the aspect ratio), no reply (q=2); base64 in chunks of at most 4096 bytes, every
+    chunk but the last marked m=1."""
+    data = base64.standard_b64encode(png).decode("ascii")
+    chunks = [data[i:i + KITTY_CHUNK] for i in range(0, len(data), KITTY_CHUNK)] or [""]
+    out = []
+    for i, chunk in enumerate(chunks):
+        more = int(i < len(chunks) - 1)
+        keys = f"a=T,f=100,q=2,c={cols},m={more}" if i == 0 else f"m={more}"
+        out.append(f"\x1b_G{keys};{chunk}\x1b\\")
+    return "".join(out)
+
+
+def iterm_sequence(png: bytes, cols: int) -> str:
+    """iTerm2's inline image (OSC 1337 File=): the PNG shown ``cols`` cells wide, aspect ratio kept."""
+    data = base64.standard_b64encode(png).decode("ascii")
+    return f"\x1b]1337;File=inline=1;size={len(png)};width={cols};preserveAspectRatio=1:{data}\x07"
+
+
+def graphic_sequence(panel: Panel, cols: int, protocol: str, rows: int = MAX_ROWS) -> str:
+    """The escape sequence that shows ``panel`` in at most ``cols`` columns and about ``rows`` rows,
+    the box its ▄ picture would take."""
+    from ..imageio import encode_pixels
+
+    h, w = panel.positions.shape[:2]
+    _, pw = fit_size(h, w, cols, rows)
+    png = encode_pixels(graphic_pixels(panel), "PNG")
+    return kitty_sequence(png, pw) if protocol == "kitty" else iterm_sequence(png, pw)
+
+
+def _print_graphics(console: Console, panels: list[Panel], protocol: str, rows: int) -> None:
+    """Each panel as title, image, legend, one below the other (images don't sit in Rich's grid)."""
+    color = _console_color(console)
+    for panel in panels:
+        console.print(Text(panel.title, style="bold"))
+        h, w = panel.positions.shape[:2]
+        _, pw = fit_size(h, w, console.width, rows)
+        console.file.write(graphic_sequence(panel, console.width, protocol, rows) + "\n")
+        console.file.flush()
+        legend = legend_line(panel, max(pw, 16), color=color)
+        if legend is not None:
+            console.print(legend)
+
+
 def print_previews(console: Console, items: list[tuple[str, np.ndarray, float | None]], *,
-                   colormap: str | None = None, rows: int = MAX_ROWS) -> None:
-    """Draw each ``(label, values, maxval)`` side by side (stacked when the terminal is too narrow)."""
-    color = console.color_system is not None and not console.no_color
+                   colormap: str | None = None, rows: int = MAX_ROWS, protocol: str | None = None) -> None:
+    """Draw each ``(label, values, maxval)`` side by side (stacked when the terminal is too narrow),
+    or as full-resolution images where the terminal shows them (``protocol``: see
+    :func:`choose_protocol`; default ``--show-protocol``)."""
+    how = choose_protocol(console, protocol)
     panels = [p for label, values, maxval in items for p in panels_for(values, label, maxval=maxval,
                                                                          colormap=colormap)]
     if not panels:
         return
+    if how in ("kitty", "iterm"):
+        _print_graphics(console, panels, how, rows)
+        return
+    color = how == "blocks"
     width = console.width
     per = max(8, (width - GAP * (len(panels) - 1)) // len(panels))
     if per < 16 and len(panels) > 1:   # too narrow for all in one row: one per row, full width
