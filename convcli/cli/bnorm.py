@@ -17,11 +17,16 @@ from ..render import make_console
 from ..render.batchnorm import print_batchnorm_trace, stats_table
 from ..traces.batchnorm import DEFAULT_MAX_STEPS, batchnorm_trace
 from . import app
-from ._common import (IO_PANEL, TRACE_PANEL, ColormapOpt, GrayOpt, MaxPixelsOpt, MaxStepsOpt, ShowOpt, TraceFormatOpt,
+from ._common import (IO_PANEL, PICTURE_PANEL, TRACE_PANEL, ColormapOpt, GrayOpt, MaxPixelsOpt, MaxStepsOpt, TraceFormatOpt,
                       TraceOutOpt,
                       apply_limits, parse_floats, show_trace, trace_output)
 
 STATS_PANEL = "Statistics"
+ShowHistogramsOpt = Annotated[bool, typer.Option(
+    "--show", rich_help_panel=PICTURE_PANEL,
+    help="Draw, per channel, the histogram of the inputs beside that of the normalized values (the "
+         "slides' before and after: centred at 0, σ 1), the mean μ and μ ± σ marked under the bins; then "
+         "each input and its normalized result as pictures (a diverging map: normalized values are signed).")]
 DISPLAY_SIGMAS = 3.0           # images written by --out-dir: −3..3 -> black..white, 0 -> mid-gray
 
 EPILOG = (
@@ -84,7 +89,7 @@ def bnorm_stats(
     max_steps: MaxStepsOpt = DEFAULT_MAX_STEPS,
     trace_format: TraceFormatOpt = None,
     trace_out: TraceOutOpt = None,
-    show_pictures: ShowOpt = False,
+    show_pictures: ShowHistogramsOpt = False,
     colormap: ColormapOpt = None,
 ) -> None:
     """Batch-normalize INPUT... per channel exactly as torch.nn.BatchNorm2d does, and show the statistics.
@@ -157,7 +162,10 @@ def bnorm_stats(
             show_trace(made, view)
 
     if show_pictures:
+        from ..render.batchnorm import print_histograms
         from ..render.preview import print_previews
+        plain = np.all(stats.gamma == 1) and np.all(stats.beta == 0)
+        print_histograms(console, items, outputs, normalized_title="normalized ẑ" if plain else "normalized γ·ẑ + β")
         for name, ld, out in zip(names, loaded, outputs):
             print_previews(console, [(f"{name}: input", ld.data, ld.maxval if ld.kind == "image" else None),
                                      ("normalized", out, None)], colormap=colormap)
