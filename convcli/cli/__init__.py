@@ -133,6 +133,9 @@ def _is_usage_error(exc: BaseException) -> bool:
     return hasattr(exc, "format_message") and hasattr(exc, "exit_code")
 
 
+_depth = 0
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code; never raises.
 
@@ -140,12 +143,16 @@ def run(argv: list[str] | None = None) -> int:
     stays the documented one, so scripts behave the same). Temporary files are removed whatever
     ends the run, and side outputs (trace and stats exports) appear only when it succeeds.
     """
+    global _depth
     from .. import batch, limits, safeio
-    from ..render.console import reset_settings
+    from ..render.console import reset_settings, settings
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    reset_settings()
+    saved = settings.color, settings.show_protocol
+    if _depth == 0:           # a run inside a run (the tour's lessons) keeps the outer --color
+        reset_settings()
+    _depth += 1
     _route_warnings()
     batch.debug_tracebacks = debug
     safeio.begin_run()
@@ -159,6 +166,8 @@ def run(argv: list[str] | None = None) -> int:
         return code
     finally:
         _restore_streams(streams)
+        _depth -= 1
+        settings.color, settings.show_protocol = saved
         safeio.end_run(commit=code in (ExitCode.OK, ExitCode.PARTIAL))
         _restore_signals(previous)
         batch.debug_tracebacks = False
