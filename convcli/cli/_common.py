@@ -195,7 +195,8 @@ class Colormap(str, Enum):
 ShowOpt = Annotated[bool, typer.Option(
     "--show", rich_help_panel=PICTURE_PANEL,
     help="Draw the input and the result side by side in the terminal as pictures (one ▄ per two pixels, "
-         "true colour where the terminal has it, an ASCII ramp without colour), each with its shape. "
+         "true colour where the terminal has it, an ASCII ramp without colour), each with its shape; "
+         "full-resolution images in terminals that show them (see --show-protocol). "
          "Negative values use a diverging map centred on 0, with a legend of the scale.")]
 ColormapOpt = Annotated[Optional[Colormap], typer.Option(
     "--colormap", rich_help_panel=PICTURE_PANEL, case_sensitive=False, show_default=False,
@@ -237,7 +238,7 @@ def _set_show_protocol(value: Optional[ShowProtocol]) -> None:
 # before and after the subcommand's name; the last one given wins.
 ColorOpt = Annotated[Optional[ColorChoice], typer.Option(
     "--color", rich_help_panel=TERMINAL_PANEL, case_sensitive=False, show_default=False, expose_value=False,
-    callback=_set_color, metavar="auto|always|never",
+    callback=_set_color, metavar="WHEN",
     help="Colour in the output: always (also into a pipe, e.g. | less -R), never, or auto (default): "
          "colour on a terminal, none when NO_COLOR is set, forced by FORCE_COLOR.")]
 DebugOpt = Annotated[bool, typer.Option(
@@ -245,12 +246,12 @@ DebugOpt = Annotated[bool, typer.Option(
     help="Show full tracebacks instead of one-line errors.")]
 ShowProtocolOpt = Annotated[Optional[ShowProtocol], typer.Option(
     "--show-protocol", rich_help_panel=PICTURE_PANEL, case_sensitive=False, show_default=False,
-    expose_value=False, callback=_set_show_protocol, metavar="auto|kitty|iterm|blocks|ascii",
+    expose_value=False, callback=_set_show_protocol, metavar="PROTOCOL",
     help="How --show draws: kitty or iterm = full-resolution images (kitty graphics protocol, iTerm2 "
          "inline images; sent even when stdout is not a terminal), blocks = one ▄ per two pixels, "
          "ascii = a shading ramp. auto (default): kitty or iterm when the terminal says it is one "
-         "(TERM, TERM_PROGRAM, LC_TERMINAL, KITTY_WINDOW_ID; not inside tmux/screen), else blocks "
-         "(ascii without colour); nothing but text when stdout is not a terminal.")]
+         "(TERM, TERM_PROGRAM, LC_TERMINAL, KITTY_WINDOW_ID; never a query; not inside tmux/screen) "
+         "and the output is a terminal with colour, else blocks (ascii without colour).")]
 TraceFormatOpt = Annotated[Optional[TraceFormat], typer.Option(
     "--trace-format", rich_help_panel=TRACE_PANEL, case_sensitive=False, show_default=False,
     help="Export the trace (implies --trace): text or markdown for notes, json for scripts (every step: "

@@ -122,11 +122,11 @@ def mark_column(value: float, edges: np.ndarray) -> int | None:
 
 
 def shown_mean(mean: float, std: float) -> str:
-    """The mean as printed: "≈0" when it is zero but for rounding (|μ| below a millionth of σ), as
-    after normalization; else 4 significant digits."""
+    """The mean as printed: "μ ≈ 0" when it is zero but for rounding (|μ| below a millionth of σ), as
+    after normalization; else "μ = " and 4 significant digits."""
     if math.isfinite(mean) and std > 0 and abs(mean) < 1e-6 * std:
-        return "≈0"
-    return fmt(mean, 4)
+        return "μ ≈ 0"
+    return f"μ = {fmt(mean, 4)}"
 
 
 def histogram_lines(h: Histogram, *, rows: int = HIST_ROWS, style: str = "cyan") -> list[Text]:
@@ -136,7 +136,7 @@ def histogram_lines(h: Histogram, *, rows: int = HIST_ROWS, style: str = "cyan")
     top = int(h.counts.max()) if bins else 0
     label_w = max(len(str(top)), 1)
     out = [Text(h.title, style="bold"),
-           Text(f"n = {h.count}, μ = {shown_mean(h.mean, h.std)}, σ = {fmt(h.std, 4)}", style="dim")]
+           Text(f"n = {h.count}, {shown_mean(h.mean, h.std)}, σ = {fmt(h.std, 4)}", style="dim")]
     eighths = bar_eighths(h.counts, rows)
     marks = {}
     wanted = [(h.mean, "μ")] if not h.std > 0 else [(h.mean - h.std, "σ"), (h.mean + h.std, "σ"), (h.mean, "μ")]
