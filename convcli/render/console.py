@@ -104,7 +104,23 @@ def _color_system() -> str:
 # ----------------------------------------------------------------------------- no trailing spaces
 
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-_TAIL = re.compile(r"(?:[ ]|\x1b\[[0-9;:]*m)+$")
+
+
+def _tail_start(line: str) -> int:
+    """Where the run of spaces and SGR codes that ends ``line`` begins (scanned from the end: a
+    regular expression searching forwards would be quadratic in a long coloured line)."""
+    i = len(line)
+    while i > 0:
+        if line[i - 1] == " ":
+            i -= 1
+        elif line[i - 1] == "m":
+            j = line.rfind("\x1b[", 0, i)
+            if j < 0 or not _SGR.fullmatch(line, j, i):
+                break
+            i = j
+        else:
+            break
+    return i
 
 
 _VISIBLE_ON = {7: "reverse", 4: "underline", 21: "underline", 9: "strike", 53: "overline"}
@@ -139,12 +155,17 @@ def _paint(params: str, active: frozenset) -> frozenset:
 def strip_line(line: str) -> str:
     """``line`` (one line, no newline) without its trailing spaces: plain spaces, and spaces between
     colour codes that paint nothing there (no background, reverse or underline: invisible); escape codes are kept."""
-    tail = _TAIL.search(line)
-    if tail is None:
+    if not line.endswith((" ", "m")):
         return line
-    head, rest = line[:tail.start()], tail.group()
+    start = _tail_start(line)
+    if start == len(line):
+        return line
+    head, rest = line[:start], line[start:]
+    if " " not in rest:
+        return line
     on = frozenset()
-    for m in _SGR.finditer(head):
+    reset = max(head.rfind("\x1b[0m"), head.rfind("\x1b[m"))    # codes before a reset don't matter
+    for m in _SGR.finditer(head, max(reset, 0)):
         on = _paint(m.group(1), on)
     kept = []
     pos = 0
