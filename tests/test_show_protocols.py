@@ -219,3 +219,16 @@ def test_written_diverging_image_has_the_colours_of_the_preview(cli, tmp_path):
     strong = np.abs(result) >= scale
     ends = np.stack([colormaps.lookup("diverging", 0.0), colormaps.lookup("diverging", 1.0)])
     assert ((written[strong][:, None, :] == ends[None]).all(axis=2).any(axis=1)).all()
+
+
+def test_colours_follow_each_console_even_after_a_true_colour_one():
+    """Rich caches a style's escape codes on first use: a 256-colour console drawing the same colours
+    after a true-colour one must still get 256-colour codes."""
+    values = [("x", np.array([[-1.0, 1.0], [1.0, -1.0]]), None)]
+    for system in ("truecolor", "256", "standard", "truecolor"):
+        console = Console(file=io.StringIO(), width=60, color_system=system, force_terminal=True, no_color=False,
+                          highlight=False, emoji=False)
+        print_previews(console, values, protocol="blocks")
+        out = console.file.getvalue()
+        assert ("38;2;" in out) is (system == "truecolor")
+        assert ("38;5;" in out) is (system == "256")

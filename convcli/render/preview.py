@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from rich.color import Color
+from rich.color import Color, ColorSystem
 from rich.console import Console, Group
 from rich.style import Style
 from rich.table import Table
@@ -153,13 +153,26 @@ def _ascii(panel: Panel, t: float) -> str:
     return ASCII_RAMP[min(len(ASCII_RAMP) - 1, int(round(t * (len(ASCII_RAMP) - 1))))]
 
 
-def _style(top, bottom) -> Style:
-    fg = Color.from_rgb(*(int(v) for v in bottom)) if bottom is not None else None
-    return Style(color=fg, bgcolor=Color.from_rgb(*(int(v) for v in top)))
+_SYSTEMS = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT, "windows": ColorSystem.WINDOWS}
 
 
-def picture_lines(panel: Panel, cols: int, *, color: bool, rows: int = MAX_ROWS) -> list[Text]:
-    """The picture as lines of text, at most ``cols`` wide and ``rows`` high."""
+def _rgb(values, color: bool | str = True) -> Color:
+    """A Rich colour, already reduced to the console's colour system when ``color`` names one ("256",
+    "standard"). Rich caches each style's escape codes on the style the first time it is rendered,
+    whatever the colour system, so an RGB style once drawn in true colour would stay true colour."""
+    rgb = Color.from_rgb(*(int(v) for v in values))
+    system = _SYSTEMS.get(color) if isinstance(color, str) else None
+    return rgb.downgrade(system) if system is not None else rgb
+
+
+def _style(top, bottom, color: bool | str = True) -> Style:
+    fg = _rgb(bottom, color) if bottom is not None else None
+    return Style(color=fg, bgcolor=_rgb(top, color))
+
+
+def picture_lines(panel: Panel, cols: int, *, color: bool | str, rows: int = MAX_ROWS) -> list[Text]:
+    """The picture as lines of text, at most ``cols`` wide and ``rows`` high. ``color``: False for the
+    ASCII ramp, True or the console's colour system ("truecolor", "256", "standard") for ▄ blocks."""
     pos = panel.positions
     h, w = pos.shape[:2]
     ph, pw = fit_size(h, w, cols, rows)
@@ -181,14 +194,14 @@ def picture_lines(panel: Panel, cols: int, *, color: bool, rows: int = MAX_ROWS)
         for x in range(pw):
             top = rgb[r, x]
             if r + 1 < ph:
-                line.append("▄", _style(top, rgb[r + 1, x]))
+                line.append("▄", _style(top, rgb[r + 1, x], color))
             else:
-                line.append("▀", Style(color=Color.from_rgb(*(int(v) for v in top))))
+                line.append("▀", Style(color=_rgb(top, color)))
         lines.append(line)
     return lines
 
 
-def legend_line(panel: Panel, width: int, *, color: bool) -> Text | None:
+def legend_line(panel: Panel, width: int, *, color: bool | str) -> Text | None:
     """A ramp of the colour scale with its end (and middle) values: "-150 ▇▇▇▇▇ 0 ▇▇▇▇▇ +150"."""
     if panel.legend is None or panel.colormap is None:
         if panel.legend is not None:
@@ -203,7 +216,7 @@ def legend_line(panel: Panel, width: int, *, color: bool) -> Text | None:
     if color:
         rgb = colormaps.lookup(panel.colormap, t)
         for i in range(n):
-            text.append("█", Style(color=Color.from_rgb(*(int(v) for v in rgb[i]))))
+            text.append("█", Style(color=_rgb(rgb[i], color)))
     else:
         text.append("".join(_ascii(panel, float(v)) or " " for v in t).replace(" ", "·"))
     text.append(f" {high}")
@@ -214,7 +227,7 @@ def legend_line(panel: Panel, width: int, *, color: bool) -> Text | None:
     return text
 
 
-def panel_renderable(panel: Panel, cols: int, *, color: bool, rows: int = MAX_ROWS) -> Group:
+def panel_renderable(panel: Panel, cols: int, *, color: bool | str, rows: int = MAX_ROWS) -> Group:
     lines = picture_lines(panel, cols, color=color, rows=rows)
     width = max([len(ln.plain) for ln in lines] + [1])
     parts: list = [Text(panel.title, style="bold")] + lines
@@ -324,7 +337,7 @@ def graphic_sequence(panel: Panel, cols: int, protocol: str, rows: int = MAX_ROW
 
 def _print_graphics(console: Console, panels: list[Panel], protocol: str, rows: int) -> None:
     """Each panel as title, image, legend, one below the other (images don't sit in Rich's grid)."""
-    color = _console_color(console)
+    color = console.color_system if _console_color(console) else False
     for panel in panels:
         console.print(Text(panel.title, style="bold"))
         h, w = panel.positions.shape[:2]
@@ -349,7 +362,7 @@ def print_previews(console: Console, items: list[tuple[str, np.ndarray, float | 
     if how in ("kitty", "iterm"):
         _print_graphics(console, panels, how, rows)
         return
-    color = how == "blocks"
+    color = (console.color_system or True) if how == "blocks" else False
     width = console.width
     per = max(8, (width - GAP * (len(panels) - 1)) // len(panels))
     if per < 16 and len(panels) > 1:   # too narrow for all in one row: one per row, full width
