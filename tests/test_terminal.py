@@ -185,3 +185,14 @@ def test_use_color_precedence(monkeypatch):
     monkeypatch.setenv("COLUMNS", "47")
     console = make_console()
     assert console.width == 47 and console.color_system is not None and not console.no_color
+
+
+@pytest.mark.parametrize("ext", ["txt", "md"])
+def test_trace_files_have_no_trailing_spaces(tmp_path, ext):
+    out = tmp_path / f"trace.{ext}"
+    proc = subprocess.run([str(Path(sys.executable).with_name("convcli")), "convolve",
+                           str(Path(__file__).resolve().parents[1] / "sample_images" / "slide_5x5.csv"),
+                           "-k", "vertical-edge", "--trace-out", str(out)], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "150" in text and not [ln for ln in text.splitlines() if ln.endswith(" ")]

@@ -338,6 +338,10 @@ def present_trace(trace, output: TraceOutput | None = None) -> None:
     output = output or TraceOutput()
     if output.format != "text" or output.out is not None:
         payload = export_trace(trace, output.format, delay=output.delay)
+        if output.format in ("text", "markdown"):
+            from .console import strip_trailing_spaces
+
+            payload = strip_trailing_spaces(payload)
         if output.out is None:
             sys.stdout.write(payload)
             sys.stdout.flush()
