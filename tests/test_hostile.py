@@ -417,3 +417,50 @@ def test_endless_files_are_refused_on_every_read_path(work, make):
         one_error_line(proc, proc.returncode)
     if before is not None:
         assert snapshot(work / "in") == before
+
+
+# ----------------------------------------------------------------------------- bnorm-stats' files
+
+@pytest.fixture
+def two(work) -> tuple[Path, Path]:
+    a, b = work / "in" / "a.csv", work / "in" / "b.csv"
+    shutil.copy(work / "in" / "in.csv", a)
+    b.write_text("1,2,3,4,5\n5,4,3,2,1\n0,0,0,0,0\n9,9,9,9,9\n1,1,1,1,1\n")
+    return a, b
+
+
+def test_bnorm_stats_file_is_never_rewritten_in_place(work, two):
+    a, b = two
+    stats = work / "in" / "s.json"
+    assert run("bnorm-stats", a, b, "--save-stats", stats).returncode == 0
+    before = snapshot(work / "in")
+    proc = run("bnorm-stats", a, "--eval", "--stats", stats, "--save-stats", stats)
+    one_error_line(proc, 5, "overwrite the input")
+    proc = run("bnorm-stats", a, "--eval", "--stats", stats, "--trace-out", work / "in" / "." / "s.json")
+    one_error_line(proc, 5, "overwrite the input")
+    proc = run("bnorm-stats", a, b, "--trace-out", b)
+    one_error_line(proc, 5, "overwrite the input")
+    assert snapshot(work / "in") == before
+
+
+def test_bnorm_out_dir_is_all_or_nothing(work, two):
+    a, b = two
+    out = work / "out"
+    (out / "b.csv").mkdir()                   # the second output's place is taken by a directory
+    proc = run("bnorm-stats", a, b, "--out-dir", out, "--save-stats", out / "s.json", "--trace-out", out / "t.txt")
+    one_error_line(proc, 5, "b.csv")
+    assert sorted(os.listdir(out)) == ["b.csv"] and os.listdir(out / "b.csv") == []
+    no_temp_files(out)
+    # a failing run (channel counts differ) creates no directory and no stats or trace file
+    rgb = work / "in" / "rgb.npy"
+    np.save(rgb, np.ones((5, 5, 3), np.float32))
+    proc = run("bnorm-stats", a, rgb, "--out-dir", work / "new", "--save-stats", work / "s.json",
+               "--trace-out", work / "t.txt")
+    one_error_line(proc, 3, "channel")
+    assert not (work / "new").exists() and not (work / "s.json").exists() and not (work / "t.txt").exists()
+    # the same, working: everything appears
+    proc = run("bnorm-stats", a, b, "--out-dir", work / "new", "--save-stats", work / "s.json",
+               "--trace-out", work / "t.txt")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(work / "new")) == ["a.csv", "b.csv"] and (work / "s.json").exists()
+    assert (work / "t.txt").read_text().strip()

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from .. import batch, imageio
+from .. import batch, imageio, safeio
+from ..numbers import parse_float
 from ..batch import output_name
 from ..errors import InputError, OutputError, ParameterError
 from ..ops.batchnorm import batch_norm, check_params
@@ -19,7 +20,8 @@ from ..traces.batchnorm import DEFAULT_MAX_STEPS, batchnorm_trace
 from . import app
 from ._common import (IO_PANEL, PICTURE_PANEL, TRACE_PANEL, ColormapOpt, GrayOpt, MaxPixelsOpt, MaxStepsOpt, TraceFormatOpt,
                       TraceOutOpt,
-                      apply_limits, parse_floats, show_trace, trace_output)
+                      apply_limits, check_side_outputs, parse_floats, show_trace, strict_float, strict_int,
+                      trace_output)
 
 STATS_PANEL = "Statistics"
 ShowHistogramsOpt = Annotated[bool, typer.Option(
@@ -43,7 +45,8 @@ def bnorm_stats(
         help="Images or .npy/.csv/.txt arrays, directories (their readable files, sorted by name) or glob "
              "patterns (matches sorted). Together, in the order given, they are the batch.")],
     eps: Annotated[Optional[float], typer.Option(
-        "--eps", rich_help_panel=STATS_PANEL, show_default=False,
+        "--eps", rich_help_panel=STATS_PANEL, show_default=False, metavar="EPS",
+        parser=strict_float("--eps", lo=0.0),
         help="ε added to the variance under the square root (default 1e-5, PyTorch's; with --eval the "
              "stats file's).")] = None,
     momentum: Annotated[str, typer.Option(
@@ -51,7 +54,8 @@ def bnorm_stats(
         help="Weight of each mini-batch in the running statistics, 0..1: running = (1 − M)·running + M·batch. "
              "none = cumulative average (M = 1/k after the k-th mini-batch), as PyTorch's momentum=None.")] = "0.1",
     batch_size: Annotated[Optional[int], typer.Option(
-        "--batch-size", "-b", rich_help_panel=STATS_PANEL, show_default=False,
+        "--batch-size", "-b", rich_help_panel=STATS_PANEL, show_default=False, metavar="B",
+        parser=strict_int("--batch-size"),
         help="Split the inputs in order into mini-batches of this many, each normalized with its own "
              "statistics, the running statistics updated after each (default: one batch of all).")] = None,
     gamma: Annotated[Optional[str], typer.Option(
@@ -113,8 +117,11 @@ def bnorm_stats(
     check_params(1e-5 if eps is None else eps, mom, batch_size)
     paths = expand_inputs(inputs)
     stored = _read_stats(stats_file) if stats_file else None
+    # every file this run writes is checked against every file it reads (inputs and --stats) before work
+    check_side_outputs((save_stats, trace_out), paths)
     if save_stats is not None:
-        _check_stats_target(save_stats, paths)
+        _check_stats_target(save_stats)
+    safeio.defer(trace_out)                 # the trace export appears only when the run succeeds
     targets = _plan_outputs(out_dir, paths) if out_dir is not None else None
 
     loaded = [imageio.load_input(p, gray=gray, alpha="keep") for p in paths]
@@ -183,10 +190,13 @@ def bnorm_stats(
                "gamma": [float(v) for v in stats.gamma], "beta": [float(v) for v in stats.beta],
                "pixel_scale": "raw" if raw else "unit"}
         payloads.append((save_stats, (json.dumps(doc, indent=2) + "\n").encode(), ""))
-    if targets is not None:
-        os.makedirs(out_dir, exist_ok=True)
-    for target, payload, _src in payloads:
-        imageio.write_atomic(target, payload, inputs=tuple(paths))
+    # all or nothing: every file is staged beside its target, then all are renamed into place
+    with safeio.Transaction() as files:
+        if targets is not None:
+            batch.make_out_dir(out_dir)
+        for target, payload, _src in payloads:
+            files.stage(target, payload)
+        files.commit()
     if targets is not None:
         console.print(f"wrote {len(targets)} normalized file(s) to {out_dir}")
     if json_out:
@@ -199,13 +209,7 @@ def _parse_momentum(text: str) -> float | None:
     word = str(text).strip().lower()
     if word in ("none", "null", "cumulative"):
         return None
-    try:
-        value = float(word)
-    except ValueError:
-        raise ParameterError(f"--momentum must be a number between 0 and 1 or none, got {text!r}") from None
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ParameterError(f"--momentum must be between 0 and 1 (or none), got {text!r}")
-    return value
+    return parse_float(word, "--momentum", lo=0.0, hi=1.0)
 
 
 def expand_inputs(specs: list[str]) -> list[str]:
@@ -223,34 +227,16 @@ def expand_inputs(specs: list[str]) -> list[str]:
     return paths
 
 
-def _check_target_dir(path: str, what: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(directory):
-        raise OutputError(f"{path}: {what} directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise OutputError(f"{path}: directory {directory} is not writable")
-
-
-def _check_stats_target(path: str, inputs: list[str]) -> None:
-    if not path.lower().endswith(".json"):
-        raise ParameterError(f"--save-stats must name a .json file, got {path!r}")
-    if os.path.isdir(path):
-        raise OutputError(f"{path}: is a directory; give a file name")
-    _check_target_dir(path, "--save-stats")
-    for p in inputs:
-        if os.path.exists(path) and imageio.same_file(p, path):
-            raise OutputError(f"{path}: --save-stats would overwrite the input {p}")
+def _check_stats_target(path: str) -> None:
+    """--save-stats writes JSON: a .json file, or a stream (/dev/stdout). Where it may be written at
+    all (never over an input) is the write guard's to say."""
+    if not path.lower().endswith(".json") and not safeio.is_stream(path):
+        raise ParameterError(f"--save-stats must name a .json file, got {safeio.printable(path)!r}")
 
 
 def _plan_outputs(out_dir: str, paths: list[str]) -> list[str]:
     """DIR/<input's file name> for each input; refuse clashes and overwriting an input."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise OutputError(f"{out_dir}: --out-dir exists and is not a directory")
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    if not os.path.isdir(out_dir) and not os.path.isdir(parent):
-        raise OutputError(f"{out_dir}: parent directory {parent} does not exist")
-    if not os.access(out_dir if os.path.isdir(out_dir) else parent, os.W_OK):
-        raise OutputError(f"{out_dir}: directory is not writable")
+    batch.check_out_dir(out_dir)
     targets, seen = [], {}
     for p in paths:
         name = os.path.basename(output_name(p, out_dir))   # the batch rule: a .gif input is written as .png
@@ -259,8 +245,8 @@ def _plan_outputs(out_dir: str, paths: list[str]) -> list[str]:
                               f"rename one or run them separately")
         seen[name] = p
         target = os.path.join(out_dir, name)
-        if os.path.exists(target) and any(imageio.same_file(q, target) for q in paths):
-            raise OutputError(f"{target}: --out-dir would overwrite the input; choose another directory")
+        if os.path.isdir(out_dir):
+            safeio.check_target(target)          # never an input (by identity), a device node or a directory
         targets.append(target)
     return targets
 
