@@ -100,15 +100,17 @@ InputsArg = Annotated[Optional[list[str]], typer.Argument(
 OutDirOpt = Annotated[Optional[str], typer.Option(
     "--out-dir", "-O", rich_help_panel=BATCH_PANEL, show_default=False,
     help="Write one output per input into this directory, under the input's file name (required with "
-         "several inputs). Existing outputs are replaced; an input is never overwritten.")]
+         "several inputs). Created (with its parents) when the first output is written. Existing outputs "
+         "are replaced; an input is never overwritten.")]
 FormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", rich_help_panel=BATCH_PANEL, show_default=False,
     help="Output format for --out-dir and -o -: png, jpg, tif, webp, bmp, npy, csv, txt (default: the "
          "input's own; PNG for stdout and for inputs convcli cannot write, such as GIF).")]
 NameOpt = Annotated[str, typer.Option(
     "--name", rich_help_panel=BATCH_PANEL,
-    help="Output file name template for --out-dir, {stem} = input name without extension, "
-         "e.g. \"{stem}_edges\".")]
+    help="Output file name template for --out-dir: {stem} = input name without extension, {ext} = its "
+         "extension, {index} = 1, 2, ... in input order, {{ }} = literal braces; nothing else. "
+         "E.g. \"{stem}_edges\". The result must be a plain file name (≤ 255 bytes).")]
 JsonOpt = Annotated[bool, typer.Option(
     "--json", rich_help_panel=BATCH_PANEL,
     help="Print one JSON document on stdout: a record per input (input, output, status, error, shapes, "
@@ -128,7 +130,9 @@ MatrixOpt = Annotated[Optional[str], typer.Option(
 OutputOpt = Annotated[Optional[str], typer.Option(
     "--output", "-o", rich_help_panel=IO_PANEL, show_default=False,
     help="Write the result here; the extension picks the format: .png .jpg .tif .bmp .webp (image), "
-         ".npy (exact float32, same layout as the input), .csv/.txt (2-D grid). Without -o a small "
+         ".npy (exact float32, same layout as the input), .csv/.txt (2-D grid). - = stdout (then stdout "
+         "carries the data alone: traces, reports and --json go to stderr); FIFOs and devices such as "
+         "/dev/stdout are written into (format from --format). Never an input. Without -o a small "
          "result prints as a table.")]
 GrayOpt = Annotated[bool, typer.Option(
     "--gray", rich_help_panel=IO_PANEL,
