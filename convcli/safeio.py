@@ -142,11 +142,7 @@ def end_run(*, commit: bool) -> None:
 def remove_temps() -> None:
     """Delete every temporary file of this run that was not renamed into place."""
     for tmp in list(_run.temps):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        _run.temps.discard(tmp)
+        _drop(tmp)
 
 
 def _key(path: str) -> str:
@@ -243,14 +239,8 @@ def write_file(path: str, payload: bytes) -> None:
     if how == "stream":
         _stream(path, payload)
         return
-    directory = os.path.dirname(os.path.abspath(target)) or "."
-    tmp = None
+    tmp = _temp_beside(target, payload, path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
-        _run.temps.add(tmp)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        _copy_mode(tmp, target)
         if _key(path) in _run.deferred_paths or _key(target) in _run.deferred_paths:
             _run.staged.append((tmp, target))
             tmp = None
@@ -262,11 +252,35 @@ def write_file(path: str, payload: bytes) -> None:
         raise OutputError(f"{printable(path)}: cannot write ({exc.strerror or exc})") from None
     finally:
         if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            _run.temps.discard(tmp)
+            _drop(tmp)
+
+
+def _temp_beside(target: str, payload: bytes, path: str) -> str:
+    """``payload`` in a new temporary file in ``target``'s directory, with ``target``'s mode; tracked
+    until renamed, so an interrupted run removes it."""
+    from .errors import OutputError
+
+    directory = os.path.dirname(os.path.abspath(target)) or "."
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
+        _run.temps.add(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        _copy_mode(tmp, target)
+        return tmp
+    except OSError as exc:
+        if tmp is not None:
+            _drop(tmp)
+        raise OutputError(f"{printable(path)}: cannot write ({exc.strerror or exc})") from None
+
+
+def _drop(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    _run.temps.discard(tmp)
 
 
 def _copy_mode(tmp: str, target: str) -> None:
@@ -321,22 +335,11 @@ class Transaction:
         return self
 
     def stage(self, path: str, payload: bytes) -> None:
-        from .errors import OutputError
-
         how, target = _classify(path)
         if how == "stream":
             self._streams.append((path, payload))
             return
-        directory = os.path.dirname(os.path.abspath(target)) or "."
-        try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
-            _run.temps.add(tmp)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            _copy_mode(tmp, target)
-        except OSError as exc:
-            raise OutputError(f"{printable(path)}: cannot write ({exc.strerror or exc})") from None
-        self._staged.append((tmp, target))
+        self._staged.append((_temp_beside(target, payload, path), target))
 
     def commit(self) -> None:
         from .errors import OutputError
@@ -354,9 +357,5 @@ class Transaction:
 
     def __exit__(self, *exc) -> None:
         for tmp, _ in self._staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            _run.temps.discard(tmp)
+            _drop(tmp)
         self._staged = []
