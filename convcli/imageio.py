@@ -45,6 +45,13 @@ class Loaded:
     # values (set by run_batch): an op may then hand back pixels instead (Outcome.pixels)
     pixel_target: str | None = None
 
+    def __setattr__(self, name: str, value) -> None:
+        # a float image written to .tif keeps its float values: it is never an 8-bit pixel target
+        if name == "pixel_target" and value is not None and self.mode == "F" and \
+                os.path.splitext(str(value))[1].lower() in (".tif", ".tiff"):
+            value = None
+        object.__setattr__(self, name, value)
+
     @property
     def data(self) -> np.ndarray:
         """The values as float32 (an 8-bit image is converted on first use, once)."""
@@ -695,41 +702,88 @@ def resolve_range(range_mode: str, kernel_sum: float | None) -> str:
     return "abs"
 
 
+ALPHA_LAYOUTS = {"LA": 2, "RGBA": 4}       # an input's colour layout whose last channel is alpha
+NO_ALPHA_FORMATS = ("JPEG", "BMP")          # Pillow writes these without alpha (BMP reads back RGB)
+
+
+def _layout(channels: int, color_mode: str | None) -> bool:
+    """Whether the result's last channel is alpha: only when the input's own layout put alpha
+    there (``--alpha filter`` on an LA/RGBA image). 2 or 4 channels of anything else are feature
+    maps (a 4-D weight's output channels, a 4-channel matrix): never transparency."""
+    if channels in (1, 3):
+        return False
+    if channels in (2, 4):
+        if ALPHA_LAYOUTS.get(color_mode or "") == channels:
+            return True
+        raise ParameterError(
+            f"the result has {channels} channels (feature maps, not {'gray + alpha' if channels == 2 else 'RGBA'}): "
+            f"an image would show the last one as transparency; write .npy to keep all {channels}, or make one "
+            f"channel (--gray, or a weight with 1 or 3 output channels)")
+    raise ParameterError(f"the result has {channels} channels; an image holds 1 or 3 (plus alpha) — write .npy instead")
+
+
 def encode_image(result: np.ndarray, fmt: str, *, maxval: float, range_mode: str,
-                 alpha: np.ndarray | None = None) -> bytes:
+                 alpha: np.ndarray | None = None, color_mode: str | None = None) -> bytes:
     """Encode a float result as image bytes in ``fmt`` (PNG, JPEG, TIFF, BMP, WEBP).
 
     The range rule maps the colour channels; a carried ``alpha`` (same scale) is appended as it is.
-    One-channel results of 16-bit inputs stay 16-bit in PNG and TIFF.
+    ``color_mode`` is the input's colour layout (``Loaded.mode``): a result's last channel is
+    written as alpha only when that layout is LA or RGBA (``--alpha filter``), otherwise 2 or 4
+    channels are refused. 16-bit inputs stay 16-bit in PNG (also colour, with alpha) and in
+    one-channel TIFF; a float (``F``) image's one-channel result is a float32 TIFF, the values as
+    they are. Anything written with less than it holds gives one ConvcliWarning.
     """
     Image, _ = _pillow()
     data = result if result.ndim == 3 else result[:, :, None]
     channels = data.shape[2]
-    add_alpha = alpha is not None and fmt != "JPEG" and channels in (1, 3)
-    if channels + add_alpha not in (1, 2, 3, 4):
-        raise ParameterError(f"the result has {channels} channels; an image holds 1, 3 or 4 — write .npy instead")
-    if maxval > 255 and fmt in ("PNG", "TIFF") and channels + add_alpha == 1:
-        return _save_bytes(Image.fromarray(to_display(data[:, :, 0], 65535.0, range_mode)), fmt)
+    has_alpha = _layout(channels, color_mode)
+    add_alpha = alpha is not None and not has_alpha
+    if color_mode == "F" and fmt == "TIFF" and channels == 1 and not add_alpha:
+        return _save_bytes(Image.fromarray(np.ascontiguousarray(data[:, :, 0], dtype=np.float32), "F"), fmt)
+    if maxval > 255:
+        total = channels + add_alpha
+        if fmt in ("PNG", "TIFF") and total == 1:
+            return _save_bytes(Image.fromarray(to_display(data[:, :, 0], 65535.0, range_mode)), fmt)
+        if fmt == "PNG":
+            from . import png16
+
+            pixels = to_display(data, 65535.0, range_mode)
+            if add_alpha:
+                a = np.clip(np.rint(np.asarray(alpha, dtype=np.float32)), 0, 65535).astype(np.uint16)
+                pixels = np.dstack([pixels, a])
+            return png16.encode(pixels if pixels.ndim == 3 else pixels[:, :, None])
+        keep = ".png, .tif or .npy" if total == 1 else ".png or .npy"
+        warn(f"a 16-bit{' colour' if channels > 1 else ''} result is written as 8-bit {fmt} (scaled to 0..255); "
+             f"{keep} keeps 16 bits")
     scale = 255.0 / maxval if maxval > 255 else 1.0
-    return encode_pixels(to_display(data, 255.0, range_mode, scale=scale), fmt, alpha=alpha, scale=scale)
+    return encode_pixels(to_display(data, 255.0, range_mode, scale=scale), fmt, alpha=alpha, scale=scale,
+                         color_mode=color_mode)
 
 
-def encode_pixels(img8: np.ndarray, fmt: str, *, alpha: np.ndarray | None = None, scale: float = 1.0) -> bytes:
-    """Encode 8-bit pixels ((H, W) or (H, W, C)) as ``fmt``, with a carried ``alpha`` (×scale) appended."""
+def encode_pixels(img8: np.ndarray, fmt: str, *, alpha: np.ndarray | None = None, scale: float = 1.0,
+                  color_mode: str | None = None) -> bytes:
+    """Encode 8-bit pixels ((H, W) or (H, W, C)) as ``fmt``, with a carried ``alpha`` (×scale) appended.
+
+    ``color_mode`` as for :func:`encode_image`. JPEG and BMP have no alpha: it is dropped, with a warning.
+    """
     Image, _ = _pillow()
     if img8.ndim == 2:
         img8 = img8[:, :, None]
     channels = img8.shape[2]
-    add_alpha = alpha is not None and fmt != "JPEG" and channels in (1, 3)
-    if channels + add_alpha not in (1, 2, 3, 4):
-        raise ParameterError(f"the result has {channels} channels; an image holds 1, 3 or 4 — write .npy instead")
-    if add_alpha:
+    has_alpha = _layout(channels, color_mode)
+    if color_mode == "F":
+        keep = ".tif (float32) or .npy" if channels == 1 and alpha is None else ".npy"
+        warn(f"a float image's values are written as 8-bit {fmt} (rounded, 0..255 by --range); {keep} keeps them")
+    if fmt in NO_ALPHA_FORMATS and (has_alpha or alpha is not None):
+        warn(f"{fmt} has no alpha channel: the transparency is dropped (.png, .tif or .webp keep it)")
+        if has_alpha:
+            img8, channels = img8[:, :, :-1], channels - 1
+        alpha = None
+    elif alpha is not None and not has_alpha:
         a = np.clip(np.rint(np.asarray(alpha, dtype=np.float32) * scale), 0, 255).astype(np.uint8)
         img8 = np.dstack([img8, a])
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[img8.shape[2]]
-    if fmt == "JPEG" and mode in ("LA", "RGBA"):
-        img8, mode = img8[:, :, :-1], mode[:-1]
-    pil = Image.fromarray(img8[:, :, 0] if mode == "L" else img8, mode)
+    pil = Image.fromarray(np.ascontiguousarray(img8[:, :, 0]) if mode == "L" else np.ascontiguousarray(img8), mode)
     return _save_bytes(pil, fmt)
 
 
@@ -759,8 +813,8 @@ def format_number(v: float) -> str:
 
 
 def encode_result(result: np.ndarray, path: str, *, maxval: float = 255.0, range_mode: str = "clip",
-                  alpha: np.ndarray | None = None) -> bytes:
-    """The bytes to write for ``path``'s extension."""
+                  alpha: np.ndarray | None = None, color_mode: str | None = None) -> bytes:
+    """The bytes to write for ``path``'s extension (``color_mode``: see :func:`encode_image`)."""
     kind = output_kind(path)
     if kind == "npy":
         buf = io.BytesIO()
@@ -769,7 +823,8 @@ def encode_result(result: np.ndarray, path: str, *, maxval: float = 255.0, range
     if kind == "text":
         sep = "," if path.lower().endswith(".csv") else " "
         return format_text(result, sep).encode()
-    return encode_image(result, image_format(path), maxval=maxval, range_mode=range_mode, alpha=alpha)
+    return encode_image(result, image_format(path), maxval=maxval, range_mode=range_mode, alpha=alpha,
+                        color_mode=color_mode)
 
 
 def image_format(path: str) -> str:
