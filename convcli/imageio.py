@@ -154,10 +154,12 @@ def sniff(prefix: bytes) -> str | None:
     if b"\x00" in body:
         return None
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
+        text = codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
     except UnicodeDecodeError:
         return None
-    return "text"
+    # a grid starts with a number or a comment; other text (a PPM's "P5" header) is for Pillow to try
+    start = text.lstrip()[:1]
+    return "text" if not start or start in "0123456789+-.#nNiI" else None
 
 
 def _sniff_with_pillow(prefix: bytes) -> str | None:
@@ -341,7 +343,8 @@ def _npy_header(data: bytes, name: str, what: str) -> _NpyHeader:
         shape, fortran, dtype = reader(fh)
         start = fh.tell()
     except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
-        raise InputError(f"{name}: not a valid .npy {what} ({str(exc) or type(exc).__name__})") from None
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{name}: not a valid .npy {what} ({reason})") from None
     if dtype.hasobject:
         raise InputError(f"{name}: {what} holds Python objects (a pickled array); refusing to load it")
     if dtype.kind not in "biuf" or dtype.fields is not None:

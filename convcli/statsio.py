@@ -155,7 +155,8 @@ def _numbers(doc: dict, key: str, name: str, *, required: bool) -> list[float]:
         raise InputError(f"{name}: {key} must be a non-empty list of numbers, got {_show(values)}")
     for i, v in enumerate(values):
         if not _is_number(v):
-            raise InputError(f"{name}: {key}[{i}] is {_kind(v)} {_show(v)}, not a number")
+            detail = f"a string {_show(v)}" if isinstance(v, str) else _kind(v)
+            raise InputError(f"{name}: {key}[{i}] is {detail}, not a number")
         if isinstance(v, int) and abs(v) > 1e300 or not math.isfinite(float(v)):
             raise InputError(f"{name}: {key}[{i}] is not a finite number")
     return [float(v) for v in values]
