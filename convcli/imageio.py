@@ -19,7 +19,7 @@ import numpy as np
 from .errors import InputError, LimitError, OutputError, ParameterError
 from .kernels import MAX_KERNEL_SIDE, parse_matrix_text
 from .limits import check_pixels, max_pixels
-from .safeio import read_bounded, warn
+from .safeio import note_read, read_bounded, warn
 
 IMAGE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
               ".bmp": "BMP", ".webp": "WEBP"}
@@ -245,6 +245,7 @@ def _open_input(path: str, what: str):
         raise InputError(f"{path}: permission denied")
     if stat.S_ISREG(st.st_mode) and st.st_size == 0:
         raise InputError(f"{path}: file is empty")
+    note_read(path)             # no output of this run may replace it (safeio.write_file)
     try:
         fh = open(path, "rb", buffering=0)
     except PermissionError:

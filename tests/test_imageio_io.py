@@ -659,3 +659,12 @@ def test_stdin_kinds_are_sniffed():
     got = imageio.load_input("-", data=ppm.getvalue())
     assert got.kind == "image" and got.data.tolist() == [[77.0] * 4] * 3
 
+
+
+def test_a_kernel_file_read_by_the_run_is_never_its_output(tmp_path, cli):
+    k = tmp_path / "k.csv"
+    k.write_text("0,0,0\n0,1,0\n0,0,0\n")
+    before = k.read_bytes()
+    code, _o, err = cli("convolve", SAMPLES / "slide_5x5.csv", "-k", k, "-o", k)
+    assert code == 5 and lines(err) == [f"convcli: error: {k}: output would overwrite the input {k}; choose another name"]
+    assert k.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["k.csv"]
