@@ -219,6 +219,9 @@ def _read_stream(fh, name: str, *, what: str, kind: str | None = None, size: int
         raise InputError(f"{name}: {empty}")
     found = kind or sniff(prefix) or _sniff_with_pillow(prefix)
     if found is None:
+        # nothing can decode it, however long it is: read on without keeping it, only to say which
+        # it is, over the cap (/dev/zero: exit 6) or a short file of no known kind (exit 3)
+        _drain(fh, cap - len(prefix), cap, name, what)
         raise InputError(f"{name}: not an image (PNG, JPEG, TIFF, BMP, WebP, GIF), a .npy array or a text "
                          f"matrix: its first bytes are none of these")
     if found == "npy":
@@ -229,6 +232,21 @@ def _read_stream(fh, name: str, *, what: str, kind: str | None = None, size: int
     except LimitError as exc:
         raise LimitError(f"{exc} (16 bytes per pixel of --max-pixels, plus 1 MiB)") from None
     return found, data
+
+
+def _drain(fh, left: int, cap: int, name: str, what: str) -> None:
+    """Read ``fh`` to its end and throw the bytes away; LimitError once more than ``left`` came."""
+    total = 0
+    try:
+        while total <= left:
+            chunk = fh.read(min(1 << 20, left + 1 - total))
+            if not chunk:
+                return
+            total += len(chunk)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+    raise LimitError(f"{name}: {what} is more than {cap:,} bytes, over the limit; refusing to read on "
+                     f"(16 bytes per pixel of --max-pixels, plus 1 MiB)")
 
 
 def _open_input(path: str, what: str):

@@ -33,11 +33,11 @@ CONVCLI = Path(sys.executable).parent / "convcli"
 CAP_1000 = 16 * 1000 + (1 << 20)          # the input cap with --max-pixels 1000
 
 
-def run(*args, stdin=None, input_bytes=None, timeout=60):
+def run(*args, stdin=None, input_bytes=None, timeout=60, preexec_fn=None):
     env = dict(os.environ, NO_COLOR="1")
     env.pop("CONVCLI_MAX_PIXELS", None)
     return subprocess.run([str(CONVCLI), *map(str, args)], stdin=stdin, input=input_bytes, capture_output=True,
-                          env=env, timeout=timeout)
+                          env=env, timeout=timeout, preexec_fn=preexec_fn)
 
 
 def lines(stderr: bytes | str) -> list[str]:
@@ -69,20 +69,31 @@ def feed_fifo(path: Path, payload: bytes) -> threading.Thread:
 
 # ------------------------------------------------------------------------- 1. bounded reads
 
-def test_dev_zero_on_stdin_is_refused_at_once(tmp_path):
+def test_dev_zero_on_stdin_ends_at_the_cap_without_keeping_it(tmp_path):
+    """Nothing can decode /dev/zero: it is read on (and thrown away, not buffered) only to the cap."""
     out = tmp_path / "r.png"
+    cap = 16 * 89_478_485 + (1 << 20)
     with open("/dev/zero", "rb") as zero:
-        proc = run("convolve", "-", "-k", "box", "-o", out, stdin=zero)
-    assert one_error(proc, 3) == ("convcli: error: stdin: not an image (PNG, JPEG, TIFF, BMP, WebP, GIF), a .npy "
-                                  "array or a text matrix: its first bytes are none of these")
+        proc = run("convolve", "-", "-k", "box", "-o", out, stdin=zero,
+                   preexec_fn=lambda: __import__("resource").setrlimit(
+                       __import__("resource").RLIMIT_AS, (1 << 30, 1 << 30)))   # far less than the cap
+    assert one_error(proc, 6) == (f"convcli: error: stdin: input is more than {cap:,} bytes, over the limit; "
+                                  f"refusing to read on (16 bytes per pixel of --max-pixels, plus 1 MiB)")
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
 def test_dev_zero_as_a_file_argument(tmp_path):
     out = tmp_path / "r.png"
     proc = run("convolve", "/dev/zero", "-k", "box", "-o", out, "--max-pixels", "100")
-    one_error(proc, 3, "/dev/zero: not an image")
+    one_error(proc, 6, f"/dev/zero: input is more than {16 * 100 + (1 << 20):,} bytes")
     assert not out.exists()
+
+
+def test_short_garbage_on_stdin_is_bad_input(tmp_path):
+    proc = run("convolve", "-", "-k", "box", "-o", tmp_path / "r.png", input_bytes=b"\x00\x01garbage" * 10)
+    assert one_error(proc, 3) == ("convcli: error: stdin: not an image (PNG, JPEG, TIFF, BMP, WebP, GIF), a .npy "
+                                  "array or a text matrix: its first bytes are none of these")
+    assert not (tmp_path / "r.png").exists()
 
 
 def test_endless_stream_that_looks_like_an_image_stops_at_the_cap(tmp_path):
@@ -223,8 +234,8 @@ def test_csv_over_the_pixel_limit_is_refused_before_parsing(tmp_path, monkeypatc
 
 
 def test_kernel_file_that_is_a_device_is_refused(tmp_path):
-    proc = run("convolve", SAMPLES / "slide_5x5.csv", "-k", "/dev/zero")
-    one_error(proc, 2, "/dev/zero")
+    proc = run("convolve", SAMPLES / "slide_5x5.csv", "-k", "/dev/zero", "--max-pixels", "100")
+    one_error(proc, 6, f"/dev/zero: kernel file is more than {16 * 100 + (1 << 20):,} bytes")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
@@ -241,7 +252,8 @@ def test_empty_and_missing_inputs():
         imageio.read_stdin(io.BytesIO(b""))
     with pytest.raises(InputError, match="^/dev/null: file is empty$"):    # a device with nothing in it
         imageio.load_input("/dev/null")
-    with pytest.raises(InputError, match="^/dev/zero: not an image"):
+    set_max_pixels(10)
+    with pytest.raises(LimitError, match="^/dev/zero: input is more than 1,048,736 bytes"):
         imageio.load_input("/dev/zero")
 
 
