@@ -289,13 +289,13 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                 image = is_image and out.for_image is not None
                 maxval = out.maxval if out.maxval is not None else loaded.maxval
                 if out.pixels is not None:
-                    payload = imageio.encode_pixels(out.pixels, imageio.image_format(target), alpha=out.alpha)
+                    payload = imageio.encode_pixels(out.pixels, imageio.image_format(target), alpha=out.alpha, color_mode=loaded.mode)
                 elif is_image and out.colormap:
                     payload = imageio.encode_result(_colorized(out, maxval), target, maxval=255.0,
                                                     range_mode="clip", alpha=_alpha_8bit(out.alpha, maxval))
                 else:
                     payload = imageio.encode_result(out.for_image if image else out.result, target,
-                                                    maxval=maxval, range_mode=out.range_mode, alpha=out.alpha)
+                                                    maxval=maxval, range_mode=out.range_mode, alpha=out.alpha, color_mode=loaded.mode)
                 if rec.output == "-":
                     assert stdout_write is not None
                     stdout_write(payload)

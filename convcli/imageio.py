@@ -5,16 +5,21 @@ shape (H, W) for one channel and (H, W, C) for several. Outputs are chosen by fi
 """
 from __future__ import annotations
 
+import codecs
 import io
 import os
+import stat
+import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import InputError, LimitError, OutputError, ParameterError
-from .kernels import parse_matrix_text
+from .kernels import MAX_KERNEL_SIDE, parse_matrix_text
 from .limits import check_pixels, max_pixels
+from .safeio import note_read, read_bounded, warn
 
 IMAGE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
               ".bmp": "BMP", ".webp": "WEBP"}
@@ -40,6 +45,13 @@ class Loaded:
     # values (set by run_batch): an op may then hand back pixels instead (Outcome.pixels)
     pixel_target: str | None = None
 
+    def __setattr__(self, name: str, value) -> None:
+        # a float image written to .tif keeps its float values: it is never an 8-bit pixel target
+        if name == "pixel_target" and value is not None and self.mode == "F" and \
+                os.path.splitext(str(value))[1].lower() in (".tif", ".tiff"):
+            value = None
+        object.__setattr__(self, name, value)
+
     @property
     def data(self) -> np.ndarray:
         """The values as float32 (an 8-bit image is converted on first use, once)."""
@@ -61,6 +73,31 @@ class Loaded:
 
 
 # ---------------------------------------------------------------------------------------- reading
+#
+# Every byte convcli reads itself goes through safeio.read_bounded with a cap known beforehand:
+# stdin, FIFOs and devices given as inputs, .npy/.csv/.txt matrices and kernel files. Regular
+# image files are handed to Pillow by name: Pillow reads only what their header promises, and the
+# pixel limit is checked on that header before anything is decoded.
+
+BYTES_PER_PIXEL = 16          # four float32 channels: the most an input holds per pixel uncompressed
+HEADER_ALLOWANCE = 1 << 20    # room for headers, metadata, comments
+PREFIX_BYTES = 64 << 10       # what is read first to tell the kind of a stream
+
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
+                b"II+\x00", b"MM\x00+")
+_NPY_MAGIC = b"\x93NUMPY"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+# Pillow's remarks about damaged files ("Tag data larger than file") are warnings: they are
+# silenced, and its decompression-bomb warning made an error, inside warnings.catch_warnings().
+# That swaps the process-wide filters, so two threads of a batch must never be inside it at
+# once (the second would restore the first one's "ignore everything" for good), and convcli's own
+# warnings are emitted under the same lock so that no other thread's "ignore" swallows them.
+# Only Pillow's header parsing runs under the lock (it is where those warnings come from);
+# decoding the pixels does not.
+_WARNINGS_LOCK = threading.Lock()
+
 
 def _pillow():
     from PIL import Image, ImageOps
@@ -68,86 +105,303 @@ def _pillow():
     return Image, ImageOps
 
 
-def load_array_file(path: str, what: str = "input") -> np.ndarray:
-    """Load a ``.npy`` (never with pickles), ``.csv`` or ``.txt`` file as a float32 array."""
-    ext = os.path.splitext(path)[1].lower()
-    _check_readable(path)
-    from .safeio import note_read
+def input_cap() -> int:
+    """The most bytes convcli reads from one stream or matrix file: 16 per pixel of the pixel limit
+    (an (H, W, 4) float32 array at the limit) plus 1 MiB for headers. 1.4 GB at the default limit;
+    ``--max-pixels`` scales it."""
+    return BYTES_PER_PIXEL * max_pixels() + HEADER_ALLOWANCE
 
-    note_read(path)                     # no output of this run may replace it
-    if ext == ".npy":
-        _check_npy_header(path, what)
+
+def _emit(messages: list[str]) -> None:
+    for message in messages:
+        with _WARNINGS_LOCK:
+            warn(message)
+
+
+class _Quiet:
+    """Pillow's header parsing with its warnings silenced (see _WARNINGS_LOCK)."""
+
+    def __enter__(self):
+        Image, _ = _pillow()
+        _WARNINGS_LOCK.acquire()
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return self
+
+    def __exit__(self, *exc):
         try:
-            arr = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            msg = str(exc)
-            if "pickle" in msg.lower():
-                raise InputError(f"{path}: {what} holds Python objects (a pickled array); refusing to load it") from None
-            raise InputError(f"{path}: not a valid .npy {what} ({msg})") from None
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: not a valid .npy {what} ({exc})") from None
-        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
-            raise InputError(f"{path}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', '?')}")
-        return arr.astype(np.float32)
+            self._catch.__exit__(*exc)
+        finally:
+            _WARNINGS_LOCK.release()
+        return False
+
+
+def _display_name(path: str) -> str:
+    return "stdin" if path == "-" else path
+
+
+def sniff(prefix: bytes) -> str | None:
+    """What a stream's first bytes say it is: "npy", "image", "text", or None."""
+    if prefix.startswith(_NPY_MAGIC):
+        return "npy"
+    if prefix.startswith(_IMAGE_MAGIC) or (prefix[:4] == b"RIFF" and prefix[8:12] == b"WEBP"):
+        return "image"
+    if prefix.startswith(_UTF16_BOMS):
+        return "text"
+    body = prefix[len(_UTF8_BOM):] if prefix.startswith(_UTF8_BOM) else prefix
+    if b"\x00" in body:
+        return None
     try:
-        with open(path, "r", encoding="utf-8") as fh:
-            text = fh.read()
+        text = codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
     except UnicodeDecodeError:
-        raise InputError(f"{path}: {what} is not a text file of numbers") from None
+        return None
+    # a grid starts with a number or a comment; other text (a PPM's "P5" header) is for Pillow to try
+    start = text.lstrip()[:1]
+    return "text" if not start or start in "0123456789+-.#nNiI" else None
+
+
+def _sniff_with_pillow(prefix: bytes) -> str | None:
+    """The first bytes of a stream that are none of the common kinds: an image only if Pillow
+    recognises its header in them (PPM, TGA, ICO ...)."""
+    Image, _ = _pillow()
+    try:
+        with _Quiet(), Image.open(io.BytesIO(prefix)):
+            return "image"
+    except Exception:
+        return None
+
+
+class _Replay:
+    """A binary file object that returns ``prefix`` first, then the rest of ``fh``."""
+
+    def __init__(self, prefix: bytes, fh):
+        self._prefix, self._fh = prefix, fh
+
+    def read(self, n: int = -1) -> bytes:
+        if self._prefix:
+            chunk = self._prefix if n < 0 else self._prefix[:n]
+            self._prefix = self._prefix[len(chunk):]
+            return chunk
+        return self._fh.read(n)
+
+
+def _read_prefix(fh, n: int, name: str, what: str) -> bytes:
+    chunks, total = [], 0
+    try:
+        while total < n:
+            chunk = fh.read(n - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+    return b"".join(chunks)
+
+
+def _read_stream(fh, name: str, *, what: str, kind: str | None = None, size: int | None = None,
+                 empty: str = "file is empty") -> tuple[str, bytes]:
+    """Read a whole stream (stdin, a FIFO, a device, a regular file of ``size`` bytes) with the
+    input cap and say what it holds. ``kind`` (from the file's extension) skips the sniffing.
+
+    The kind is decided from the first 64 KiB: a stream that starts like nothing convcli reads
+    (/dev/zero, random bytes) is refused at once; a .npy header is checked against the limits
+    before its data is read.
+    """
+    cap = input_cap()
+    if size is not None and size > cap:
+        raise LimitError(f"{name}: {what} is {size:,} bytes, over the limit of {cap:,} bytes "
+                         f"(16 per pixel of --max-pixels, plus 1 MiB)")
+    prefix = _read_prefix(fh, min(PREFIX_BYTES, cap + 1), name, what)
+    if not prefix:
+        raise InputError(f"{name}: {empty}")
+    found = kind or sniff(prefix) or _sniff_with_pillow(prefix)
+    if found is None:
+        # nothing can decode it, however long it is: read on without keeping it, only to say which
+        # it is, over the cap (/dev/zero: exit 6) or a short file of no known kind (exit 3)
+        _drain(fh, cap - len(prefix), cap, name, what)
+        raise InputError(f"{name}: not an image (PNG, JPEG, TIFF, BMP, WebP, GIF), a .npy array or a text "
+                         f"matrix: its first bytes are none of these")
+    if found == "npy":
+        head = _npy_header(prefix, name, what)
+        cap = max(cap, head.end)
+    try:
+        data = read_bounded(name, cap, what=what, fileobj=_Replay(prefix, fh))
+    except LimitError as exc:
+        raise LimitError(f"{exc} (16 bytes per pixel of --max-pixels, plus 1 MiB)") from None
+    return found, data
+
+
+def _drain(fh, left: int, cap: int, name: str, what: str) -> None:
+    """Read ``fh`` to its end and throw the bytes away; LimitError once more than ``left`` came."""
+    total = 0
+    try:
+        while total <= left:
+            chunk = fh.read(min(1 << 20, left + 1 - total))
+            if not chunk:
+                return
+            total += len(chunk)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+    raise LimitError(f"{name}: {what} is more than {cap:,} bytes, over the limit; refusing to read on "
+                     f"(16 bytes per pixel of --max-pixels, plus 1 MiB)")
+
+
+def _open_input(path: str, what: str):
+    """Open ``path`` for reading (any kind of file but a directory): (file object, stat)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return parse_matrix_text("\n".join(lines), f"{path}", allow_nonfinite=True)
-
-
-def _check_npy_header(path: str, what: str) -> None:
-    """Read a .npy header only and refuse, before NumPy allocates anything, an array that holds
-    objects, is over the pixel limit, or declares more data than the file holds (a truncated file,
-    or a few bytes claiming 100000×100000: ``np.load`` would try to allocate it all first)."""
-    fmt = np.lib.format
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory, not a file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        raise InputError(f"{path}: file is empty")
+    note_read(path)             # no output of this run may replace it (safeio.write_file)
     try:
-        with open(path, "rb") as fh:
-            version = fmt.read_magic(fh)
-            reader = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
-            if reader is None:
-                return                      # a newer version: let np.load judge it
-            shape, _fortran, dtype = reader(fh)
-            data_start = fh.tell()
+        fh = open(path, "rb", buffering=0)
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    return fh, st
+
+
+def _read_path(path: str, *, what: str, kind: str | None = None) -> tuple[str, bytes]:
+    fh, st = _open_input(path, what)
+    with fh:
+        return _read_stream(fh, path, what=what, kind=kind,
+                            size=st.st_size if stat.S_ISREG(st.st_mode) else None)
+
+
+def read_stdin(fileobj=None) -> bytes:
+    """All of stdin (or ``fileobj``), read with the input cap; refused early when its first
+    bytes are no kind of input convcli reads."""
+    if fileobj is None:
+        stream = getattr(sys, "stdin", None)
+        fileobj = getattr(stream, "buffer", None)
+        if fileobj is None:
+            raise InputError("stdin: not available to read from")
+    return _read_stream(fileobj, "stdin", what="input", empty="no data on stdin")[1]
+
+
+def _matrix_kind(path: str) -> str | None:
+    ext = os.path.splitext(path)[1].lower()
+    return "npy" if ext == ".npy" else "text" if ext in (".csv", ".txt") else None
+
+
+def load_array_file(path: str, what: str = "input") -> np.ndarray:
+    """Load a ``.npy`` (never with pickles), ``.csv`` or ``.txt`` file as a float32 array.
+
+    Any kind of file: a FIFO or a device is read the same way as a regular file, with the input
+    cap. A file whose extension says nothing is told by its content (.npy magic, else text).
+    """
+    found, data = _read_path(path, what=what, kind=_matrix_kind(path))
+    if found == "image":
+        raise InputError(f"{path}: {what} is an image, not a matrix (.npy, .csv or .txt)")
+    return matrix_from_bytes(data, found, path, what)
+
+
+def matrix_from_bytes(data: bytes, kind: str, name: str, what: str = "input") -> np.ndarray:
+    """A .npy (``kind`` "npy") or text grid ("text") held in ``data``, as a float32 array."""
+    if kind == "npy":
+        return _npy_from_bytes(data, name, what)
+    return _text_matrix(data, name, what)
+
+
+def _text_matrix(data: bytes, name: str, what: str) -> np.ndarray:
+    """A text grid: UTF-8 (a spreadsheet's byte-order mark is skipped) or UTF-16 with its BOM."""
+    try:
+        if data.startswith(_UTF16_BOMS):
+            text = data.decode("utf-16")
+        else:
+            text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: {what} is not a text file of numbers") from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    def check_size(rows: int, cols: int) -> None:
+        # before a float is made of any value: a 1 GB grid costs 30 s and GBs of Python floats
+        if what == "input":
+            check_pixels(rows, cols, 1, what=f"{name}: input")
+        elif max(rows, cols) > MAX_KERNEL_SIDE:
+            raise InputError(f"{name}: {what} is {rows}×{cols}; the limit is {MAX_KERNEL_SIDE} per side")
+
+    return parse_matrix_text("\n".join(lines), f"{name}", allow_nonfinite=True, check_size=check_size)
+
+
+@dataclass
+class _NpyHeader:
+    shape: tuple
+    fortran: bool
+    dtype: np.dtype
+    start: int                 # offset of the data
+    need: int                  # bytes of data the header declares
+
+    @property
+    def end(self) -> int:
+        return self.start + self.need
+
+
+def _npy_header(data: bytes, name: str, what: str) -> _NpyHeader:
+    """Read a .npy header only (from the file's first bytes) and refuse, before NumPy allocates
+    anything, an array that holds objects, is over the pixel limit, or is not real numbers."""
+    fmt = np.lib.format
+    fh = io.BytesIO(data)
+    try:
+        version = fmt.read_magic(fh)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"unsupported .npy version {version[0]}.{version[1]}")
+        # version 3.0 differs from 2.0 only in allowing UTF-8 in field names (refused below anyway)
+        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = reader(fh)
+        start = fh.tell()
     except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
-        raise InputError(f"{path}: not a valid .npy {what} ({str(exc) or type(exc).__name__})") from None
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{name}: not a valid .npy {what} ({reason})") from None
     if dtype.hasobject:
-        raise InputError(f"{path}: {what} holds Python objects (a pickled array); refusing to load it")
-    if dtype.kind not in "biuf":
-        raise InputError(f"{path}: {what} must hold real numbers, got dtype {dtype}")
+        raise InputError(f"{name}: {what} holds Python objects (a pickled array); refusing to load it")
+    if dtype.kind not in "biuf" or dtype.fields is not None:
+        raise InputError(f"{name}: {what} must hold real numbers, got dtype {dtype}")
     if len(shape) in (2, 3):
-        check_pixels(shape[0], shape[1], shape[2] if len(shape) == 3 else 1, what=f"{path}: {what}")
+        check_pixels(shape[0], shape[1], shape[2] if len(shape) == 3 else 1, what=f"{name}: {what}")
     values = int(np.prod(shape, dtype=object)) if shape else 1
     if values > 4 * max_pixels():
-        raise LimitError(f"{path}: {what} declares shape {tuple(shape)} = {values:,} values, over the limit of "
+        raise LimitError(f"{name}: {what} declares shape {tuple(shape)} = {values:,} values, over the limit of "
                          f"{4 * max_pixels():,}; raise it with --max-pixels if you mean it")
-    need = values * dtype.itemsize
-    have = os.path.getsize(path) - data_start
-    if have < need:
-        raise InputError(f"{path}: truncated .npy {what}: its header declares shape {tuple(shape)} "
-                         f"({need:,} bytes of data) but the file holds {max(have, 0):,}")
+    return _NpyHeader(tuple(shape), bool(fortran), dtype, start, values * dtype.itemsize)
+
+
+def _npy_from_bytes(data: bytes, name: str, what: str) -> np.ndarray:
+    """The array of a .npy held in ``data``, without np.load: nothing is ever unpickled, and the
+    header is checked (limits, dtype) before the float32 copy is allocated."""
+    head = _npy_header(data, name, what)
+    have = len(data) - head.start
+    if have < head.need:
+        raise InputError(f"{name}: truncated .npy {what}: its header declares shape {head.shape} "
+                         f"({head.need:,} bytes of data) but the file holds {max(have, 0):,}")
+    count = head.need // head.dtype.itemsize if head.dtype.itemsize else 0
+    flat = np.frombuffer(data, dtype=head.dtype, count=count, offset=head.start)
+    arr = flat.reshape(head.shape[::-1]).T if head.fortran else flat.reshape(head.shape)
+    return arr.astype(np.float32)
 
 
 def _check_readable(path: str) -> None:
-    if path != "-":
-        if not os.path.exists(path):
-            raise InputError(f"{path}: no such file")
-        if os.path.isdir(path):
-            raise InputError(f"{path}: is a directory, not a file")
-        if not os.access(path, os.R_OK):
-            raise InputError(f"{path}: permission denied")
-        if os.path.getsize(path) == 0:
-            raise InputError(f"{path}: file is empty")
+    """Refuse a missing, unreadable or empty file, or a directory, with one line. A FIFO or a
+    device has no size: it is not "empty" for that."""
+    fh, _st = _open_input(path, "input")
+    fh.close()
 
 
 def load_matrix_text(text: str) -> Loaded:
     """The inline ``--matrix "50,50,0;..."`` input."""
     arr = parse_matrix_text(text, "--matrix", allow_nonfinite=True)
-    return Loaded(arr, "matrix", "--matrix", maxval=255.0, mode="F", original_mode="matrix")
+    return Loaded(arr, "matrix", "--matrix", maxval=255.0, mode="matrix", original_mode="matrix")
 
 
 def _check_matrix(arr: np.ndarray, source: str) -> np.ndarray:
@@ -159,57 +413,177 @@ def _check_matrix(arr: np.ndarray, source: str) -> np.ndarray:
     return arr
 
 
+def _matrix_loaded(arr: np.ndarray, source: str, gray: bool) -> Loaded:
+    arr = _check_matrix(arr, _display_name(source))
+    loaded = Loaded(arr, "matrix", source, maxval=255.0, mode="matrix", original_mode="matrix")
+    if gray and loaded.channels > 1:
+        loaded.data = loaded.data.mean(axis=2)
+    return loaded
+
+
 def load_input(path: str, *, gray: bool = False, alpha: str = "keep", data: bytes | None = None) -> Loaded:
-    """Load an image or a matrix file. ``path == "-"`` with ``data`` reads bytes (stdin)."""
-    ext = os.path.splitext(path)[1].lower()
-    if path != "-" and ext in MATRIX_EXTS:
-        arr = _check_matrix(load_array_file(path), path)
-        loaded = Loaded(arr, "matrix", path, maxval=255.0, mode="F", original_mode="matrix")
-        if gray and loaded.channels > 1:
-            loaded.data = loaded.data.mean(axis=2)
-        return loaded
-    return load_image(path, gray=gray, alpha=alpha, data=data)
+    """Load an image or a matrix file. ``path == "-"`` reads stdin, or ``data`` when given (the
+    bytes of stdin). Stdin, FIFOs and devices are told apart by their content: a .npy (its magic),
+    an image, or a text grid."""
+    if path == "-":
+        if data is None:
+            data = read_stdin()
+        return _load_bytes(data, "-", gray=gray, alpha=alpha)
+    if data is not None:
+        return _load_bytes(data, path, gray=gray, alpha=alpha, kind=_matrix_kind(path))
+    fh, st = _open_input(path, "input")
+    with fh:
+        if not stat.S_ISREG(st.st_mode):            # a FIFO, a device: read it once, with the cap
+            found, raw = _read_stream(fh, path, what="input", kind=_matrix_kind(path))
+            return _load_bytes(raw, path, gray=gray, alpha=alpha, kind=found)
+    if _matrix_kind(path):
+        return _matrix_loaded(load_array_file(path), path, gray)
+    return load_image(path, gray=gray, alpha=alpha)
+
+
+def _load_bytes(data: bytes, source: str, *, gray: bool, alpha: str, kind: str | None = None) -> Loaded:
+    name = _display_name(source)
+    if not data:
+        raise InputError(f"{name}: no data")
+    kind = kind or sniff(data[:PREFIX_BYTES]) or "image"      # "image": Pillow says what it is
+    if kind in ("npy", "text"):
+        return _matrix_loaded(matrix_from_bytes(data, kind, name), source, gray)
+    return load_image(source, gray=gray, alpha=alpha, data=data)
 
 
 def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: bytes | None = None) -> Loaded:
+    """Decode an image file (or ``data``, its bytes) with Pillow; 16-bit colour PNGs with
+    :mod:`convcli.png16`. Lossy reads (a 16-bit colour TIFF as 8-bit, CMYK, frames after the
+    first) each give one ConvcliWarning."""
     if alpha not in ALPHA_MODES:
         raise ParameterError(f"alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
-    Image, ImageOps = _pillow()
+    Image, _ = _pillow()
+    name = _display_name(path)
     if data is None:
-        _check_readable(path)
+        fh, st = _open_input(path, "input")
+        with fh:
+            if not stat.S_ISREG(st.st_mode):
+                data = _read_stream(fh, path, what="input")[1]
     elif not data:
-        raise InputError(f"{path}: no data")
+        raise InputError(f"{name}: no data")
     Image.MAX_IMAGE_PIXELS = max_pixels()
+    notes: list[str] = []
     try:
-        with warnings.catch_warnings():
-            # Pillow's own warnings about damaged files ("Tag data larger than file", "Truncated
-            # File Read") would print Python warning lines on stderr: the file either decodes or
-            # fails below with one line. The bomb warning alone becomes an error.
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            src = io.BytesIO(data) if data is not None else path
-            with Image.open(src) as im:
-                _check_size(im, path)
+        src = io.BytesIO(data) if data is not None else path
+        with _Quiet():
+            im = Image.open(src)
+        with im:
+            with _Quiet():
+                _check_size(im, name)
                 fmt = im.format or "?"
+                frames = _frame_count(im)
                 im.seek(0)
-                im.load()
-                if im.getexif().get(0x0112, 1) not in (1, None):   # only rotate (copy) when EXIF says so
-                    im = ImageOps.exif_transpose(im) or im
-                return _from_pillow(im, path, fmt, gray=gray, alpha=alpha)
+                orientation = im.getexif().get(0x0112, 1) if fmt != "PNG" or "exif" in im.info else 1
+            if frames > 1:
+                notes.append(f"{name}: {fmt} has {frames} frames; only the first is used")
+            if fmt == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
+                loaded = _sixteen_bit_png(im, path, name, data, gray=gray, alpha=alpha, notes=notes)
+                if loaded is not None:
+                    _emit(notes)
+                    return loaded
+            im.load()
+            if fmt == "PNG" and orientation == 1 and "exif" in im.info:      # an eXIf chunk after the pixels
+                with _Quiet():
+                    orientation = im.getexif().get(0x0112, 1)
+            if _pillow_transpose(orientation) is not None:
+                im = im.transpose(_pillow_transpose(orientation))
+            if fmt == "TIFF" and im.mode in ("RGB", "RGBA") and _tiff_bits(im) > 8:
+                notes.append(f"{name}: a {_tiff_bits(im)}-bit colour TIFF is read as 8-bit (Pillow keeps 16 bits "
+                             f"for grayscale only)")
+            loaded = _from_pillow(im, name, fmt, gray=gray, alpha=alpha, notes=notes)
+            loaded.source = path
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise LimitError(f"{path}: image is larger than the limit of {max_pixels():,} pixels "
+        raise LimitError(f"{name}: image is larger than the limit of {max_pixels():,} pixels "
                          f"(a possible decompression bomb); raise it with --max-pixels") from None
     except Image.UnidentifiedImageError:
-        raise InputError(f"{path}: not an image format convcli can read (PNG, JPEG, TIFF, BMP, WebP, GIF), "
+        raise InputError(f"{name}: not an image format convcli can read (PNG, JPEG, TIFF, BMP, WebP, GIF), "
                          f"nor a .npy/.csv/.txt matrix") from None
-    except (InputError, LimitError):
+    except (InputError, LimitError, ParameterError):
         raise
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError,
             struct_error(), ZeroDivisionError) as exc:
         reason = str(exc) or type(exc).__name__
-        raise InputError(f"{path}: corrupt or truncated image ({reason})") from None
+        raise InputError(f"{name}: corrupt or truncated image ({reason})") from None
     except MemoryError:
-        raise LimitError(f"{path}: not enough memory to decode this image") from None
+        raise LimitError(f"{name}: not enough memory to decode this image") from None
+    _emit(notes)
+    return loaded
+
+
+def _frame_count(im) -> int:
+    if not getattr(im, "is_animated", False) and getattr(im, "format", "") not in ("TIFF", "MPO"):
+        return 1
+    try:
+        return int(getattr(im, "n_frames", 1))
+    except Exception:       # a damaged later frame: the first one is all convcli reads anyway
+        return 2
+
+
+def _tiff_bits(im) -> int:
+    try:
+        bits = im.tag_v2.get(258, (8,))
+        return int(max(bits if isinstance(bits, tuple) else (bits,)))
+    except Exception:
+        return 8
+
+
+def _pillow_transpose(orientation):
+    """EXIF orientation -> the transposition that shows the picture upright (as
+    ImageOps.exif_transpose does), or None."""
+    Image, _ = _pillow()
+    T = Image.Transpose
+    return {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE,
+            6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90}.get(orientation)
+
+
+# the same transpositions on a NumPy array (H, W[, C]), for pixels decoded without Pillow
+_NP_TRANSPOSE = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _sixteen_bit_png(im, path: str, name: str, data: bytes | None, *, gray: bool, alpha: str,
+                     notes: list[str]) -> Loaded | None:
+    """A 16-bit colour PNG (Pillow would give 8-bit RGB(A)) decoded at full depth; None when the
+    PNG is not one (or is interlaced: then Pillow reads it as 8-bit, with a warning)."""
+    from . import png16
+
+    head_bytes = data[:33] if data is not None else _file_head(path, 33)
+    head = png16.header(head_bytes)
+    if head is None or head[2] != 16:
+        return None
+    if not png16.wants_own_decoder(head_bytes):
+        notes.append(f"{name}: a 16-bit interlaced colour PNG is read as 8-bit")
+        return None
+    if data is None:
+        data = read_bounded(path, input_cap(), what="input")
+    pixels, exif = png16.decode(data, name)
+    if exif:
+        Image, _ = _pillow()
+        info = Image.Exif()
+        with _Quiet():
+            info.load(exif)
+            orientation = info.get(0x0112, 1)
+        if orientation in _NP_TRANSPOSE:
+            pixels = _NP_TRANSPOSE[orientation](pixels)
+    mode = {2: "LA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]]
+    arr = pixels.astype(np.float32)
+    loaded = _finish(arr, name, mode=mode, original="RGB;16" if mode != "LA" else "LA;16", maxval=65535.0,
+                     gray=gray, alpha=alpha, palette=False)
+    loaded.source = path
+    return loaded
+
+
+def _file_head(path: str, n: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
 
 
 def struct_error():
@@ -251,19 +625,19 @@ def _eight_bit_pixels(im) -> np.ndarray:
     return arr.reshape((h, w) if bands == 1 else (h, w, bands))
 
 
-def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str) -> Loaded:
-    Image, _ = _pillow()
+def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str, notes: list[str] | None = None) -> Loaded:
     original = im.mode
-    notes: list[str] = []
+    notes = [] if notes is None else notes
     maxval = 255.0
     if im.mode == "1":
         im = im.convert("L")
     elif im.mode == "P" or im.mode == "PA":
-        im = im.convert("RGBA" if ("transparency" in im.info or im.mode == "PA") else "RGB")
-    elif im.mode == "CMYK":
+        with _Quiet():          # Pillow may remark on odd palette transparency
+            im = im.convert("RGBA" if ("transparency" in im.info or im.mode == "PA") else "RGB")
+    elif im.mode in ("CMYK", "LAB", "HSV"):
         im = im.convert("RGB")
-        notes.append("CMYK converted to RGB")
-    elif im.mode in ("YCbCr", "LAB", "HSV"):
+        notes.append(f"{path}: {original} colours converted to RGB (without a colour profile: the colours may shift)")
+    elif im.mode == "YCbCr":
         im = im.convert("RGB")
     elif im.mode == "La":
         im = im.convert("LA")
@@ -285,11 +659,18 @@ def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str) -> Loaded:
         arr = _eight_bit_pixels(im)                # stays 8-bit unless something below computes
     else:
         raise InputError(f"{path}: unsupported image mode {original!r}")
+    return _finish(arr, path, mode=mode, original=original, maxval=maxval, gray=gray, alpha=alpha,
+                   palette=original in ("P", "PA"), notes=notes)
+
+
+def _finish(arr: np.ndarray, path: str, *, mode: str, original: str, maxval: float, gray: bool, alpha: str,
+            palette: bool, notes: list[str] | None = None) -> Loaded:
+    """Split off the alpha channel, apply --gray and --alpha, and make the Loaded."""
     alpha_plane = None
     if mode in ("LA", "RGBA"):
         arr, alpha_plane = arr[..., :-1], arr[..., -1].astype(np.float32)
         mode = mode[:-1]
-    if original in ("P", "PA") and arr.ndim == 3 and not gray and \
+    if palette and arr.ndim == 3 and not gray and \
             np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]):
         arr, mode = arr[..., 0], "L"      # a gray palette (e.g. a grayscale GIF) stays one channel
     if gray and arr.ndim == 3:
@@ -299,14 +680,16 @@ def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str) -> Loaded:
         mode = "L"
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
+    if mode == "L" and maxval > 255:
+        mode = "I;16"
     if alpha_plane is not None and alpha == "filter":
         arr = np.dstack([arr, alpha_plane])
-        mode, alpha_plane = mode + "A", None
+        mode, alpha_plane = ("LA" if mode in ("L", "I;16") else mode + "A"), None
     elif alpha == "drop":
         alpha_plane = None
     arr = np.ascontiguousarray(arr, dtype=np.uint8 if arr.dtype == np.uint8 else np.float32)
     return Loaded(arr, "image", path, maxval=maxval, mode=mode,
-                  original_mode=original, alpha=alpha_plane, notes=notes)
+                  original_mode=original, alpha=alpha_plane, notes=list(notes or []))
 
 
 # ---------------------------------------------------------------------------------------- writing
@@ -341,41 +724,88 @@ def resolve_range(range_mode: str, kernel_sum: float | None) -> str:
     return "abs"
 
 
+ALPHA_LAYOUTS = {"LA": 2, "RGBA": 4}       # an input's colour layout whose last channel is alpha
+NO_ALPHA_FORMATS = ("JPEG", "BMP")          # Pillow writes these without alpha (BMP reads back RGB)
+
+
+def _layout(channels: int, color_mode: str | None) -> bool:
+    """Whether the result's last channel is alpha: only when the input's own layout put alpha
+    there (``--alpha filter`` on an LA/RGBA image). 2 or 4 channels of anything else are feature
+    maps (a 4-D weight's output channels, a 4-channel matrix): never transparency."""
+    if channels in (1, 3):
+        return False
+    if channels in (2, 4):
+        if ALPHA_LAYOUTS.get(color_mode or "") == channels:
+            return True
+        raise ParameterError(
+            f"the result has {channels} channels (feature maps, not {'gray + alpha' if channels == 2 else 'RGBA'}): "
+            f"an image would show the last one as transparency; write .npy to keep all {channels}, or make one "
+            f"channel (--gray, or a weight with 1 or 3 output channels)")
+    raise ParameterError(f"the result has {channels} channels; an image holds 1 or 3 (plus alpha) — write .npy instead")
+
+
 def encode_image(result: np.ndarray, fmt: str, *, maxval: float, range_mode: str,
-                 alpha: np.ndarray | None = None) -> bytes:
+                 alpha: np.ndarray | None = None, color_mode: str | None = None) -> bytes:
     """Encode a float result as image bytes in ``fmt`` (PNG, JPEG, TIFF, BMP, WEBP).
 
     The range rule maps the colour channels; a carried ``alpha`` (same scale) is appended as it is.
-    One-channel results of 16-bit inputs stay 16-bit in PNG and TIFF.
+    ``color_mode`` is the input's colour layout (``Loaded.mode``): a result's last channel is
+    written as alpha only when that layout is LA or RGBA (``--alpha filter``), otherwise 2 or 4
+    channels are refused. 16-bit inputs stay 16-bit in PNG (also colour, with alpha) and in
+    one-channel TIFF; a float (``F``) image's one-channel result is a float32 TIFF, the values as
+    they are. Anything written with less than it holds gives one ConvcliWarning.
     """
     Image, _ = _pillow()
     data = result if result.ndim == 3 else result[:, :, None]
     channels = data.shape[2]
-    add_alpha = alpha is not None and fmt != "JPEG" and channels in (1, 3)
-    if channels + add_alpha not in (1, 2, 3, 4):
-        raise ParameterError(f"the result has {channels} channels; an image holds 1, 3 or 4 — write .npy instead")
-    if maxval > 255 and fmt in ("PNG", "TIFF") and channels + add_alpha == 1:
-        return _save_bytes(Image.fromarray(to_display(data[:, :, 0], 65535.0, range_mode)), fmt)
+    has_alpha = _layout(channels, color_mode)
+    add_alpha = alpha is not None and not has_alpha
+    if color_mode == "F" and fmt == "TIFF" and channels == 1 and not add_alpha:
+        return _save_bytes(Image.fromarray(np.ascontiguousarray(data[:, :, 0], dtype=np.float32), "F"), fmt)
+    if maxval > 255:
+        total = channels + add_alpha
+        if fmt in ("PNG", "TIFF") and total == 1:
+            return _save_bytes(Image.fromarray(to_display(data[:, :, 0], 65535.0, range_mode)), fmt)
+        if fmt == "PNG":
+            from . import png16
+
+            pixels = to_display(data, 65535.0, range_mode)
+            if add_alpha:
+                a = np.clip(np.rint(np.asarray(alpha, dtype=np.float32)), 0, 65535).astype(np.uint16)
+                pixels = np.dstack([pixels, a])
+            return png16.encode(pixels if pixels.ndim == 3 else pixels[:, :, None])
+        keep = ".png, .tif or .npy" if total == 1 else ".png or .npy"
+        warn(f"a 16-bit{' colour' if channels > 1 else ''} result is written as 8-bit {fmt} (scaled to 0..255); "
+             f"{keep} keeps 16 bits")
     scale = 255.0 / maxval if maxval > 255 else 1.0
-    return encode_pixels(to_display(data, 255.0, range_mode, scale=scale), fmt, alpha=alpha, scale=scale)
+    return encode_pixels(to_display(data, 255.0, range_mode, scale=scale), fmt, alpha=alpha, scale=scale,
+                         color_mode=color_mode)
 
 
-def encode_pixels(img8: np.ndarray, fmt: str, *, alpha: np.ndarray | None = None, scale: float = 1.0) -> bytes:
-    """Encode 8-bit pixels ((H, W) or (H, W, C)) as ``fmt``, with a carried ``alpha`` (×scale) appended."""
+def encode_pixels(img8: np.ndarray, fmt: str, *, alpha: np.ndarray | None = None, scale: float = 1.0,
+                  color_mode: str | None = None) -> bytes:
+    """Encode 8-bit pixels ((H, W) or (H, W, C)) as ``fmt``, with a carried ``alpha`` (×scale) appended.
+
+    ``color_mode`` as for :func:`encode_image`. JPEG and BMP have no alpha: it is dropped, with a warning.
+    """
     Image, _ = _pillow()
     if img8.ndim == 2:
         img8 = img8[:, :, None]
     channels = img8.shape[2]
-    add_alpha = alpha is not None and fmt != "JPEG" and channels in (1, 3)
-    if channels + add_alpha not in (1, 2, 3, 4):
-        raise ParameterError(f"the result has {channels} channels; an image holds 1, 3 or 4 — write .npy instead")
-    if add_alpha:
+    has_alpha = _layout(channels, color_mode)
+    if color_mode == "F":
+        keep = ".tif (float32) or .npy" if channels == 1 and alpha is None else ".npy"
+        warn(f"a float image's values are written as 8-bit {fmt} (rounded, 0..255 by --range); {keep} keeps them")
+    if fmt in NO_ALPHA_FORMATS and (has_alpha or alpha is not None):
+        warn(f"{fmt} has no alpha channel: the transparency is dropped (.png, .tif or .webp keep it)")
+        if has_alpha:
+            img8, channels = img8[:, :, :-1], channels - 1
+        alpha = None
+    elif alpha is not None and not has_alpha:
         a = np.clip(np.rint(np.asarray(alpha, dtype=np.float32) * scale), 0, 255).astype(np.uint8)
         img8 = np.dstack([img8, a])
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[img8.shape[2]]
-    if fmt == "JPEG" and mode in ("LA", "RGBA"):
-        img8, mode = img8[:, :, :-1], mode[:-1]
-    pil = Image.fromarray(img8[:, :, 0] if mode == "L" else img8, mode)
+    pil = Image.fromarray(np.ascontiguousarray(img8[:, :, 0]) if mode == "L" else np.ascontiguousarray(img8), mode)
     return _save_bytes(pil, fmt)
 
 
@@ -405,8 +835,8 @@ def format_number(v: float) -> str:
 
 
 def encode_result(result: np.ndarray, path: str, *, maxval: float = 255.0, range_mode: str = "clip",
-                  alpha: np.ndarray | None = None) -> bytes:
-    """The bytes to write for ``path``'s extension."""
+                  alpha: np.ndarray | None = None, color_mode: str | None = None) -> bytes:
+    """The bytes to write for ``path``'s extension (``color_mode``: see :func:`encode_image`)."""
     kind = output_kind(path)
     if kind == "npy":
         buf = io.BytesIO()
@@ -415,7 +845,8 @@ def encode_result(result: np.ndarray, path: str, *, maxval: float = 255.0, range
     if kind == "text":
         sep = "," if path.lower().endswith(".csv") else " "
         return format_text(result, sep).encode()
-    return encode_image(result, image_format(path), maxval=maxval, range_mode=range_mode, alpha=alpha)
+    return encode_image(result, image_format(path), maxval=maxval, range_mode=range_mode, alpha=alpha,
+                        color_mode=color_mode)
 
 
 def image_format(path: str) -> str:

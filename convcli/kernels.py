@@ -109,11 +109,18 @@ NAMED_KERNELS: dict[str, NamedKernel] = {k.name: k for k in [
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-def parse_matrix_text(text: str, what: str = "matrix", *, allow_nonfinite: bool = False) -> np.ndarray:
-    """Parse ``"1,0,-1;1,0,-1"`` (or newline-separated rows, commas or spaces between values)."""
-    rows = [r for r in re.split(r"[;\n]", text.strip()) if r.strip()]
+def parse_matrix_text(text: str, what: str = "matrix", *, allow_nonfinite: bool = False,
+                      check_size: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Parse ``"1,0,-1;1,0,-1"`` (or newline-separated rows, commas or spaces between values).
+
+    A leading byte-order mark (a spreadsheet's UTF-8 CSV) is skipped. ``check_size(rows, columns)``
+    runs once the rows are split and before any value is parsed (a file's size limit).
+    """
+    rows = [r for r in re.split(r"[;\n]", text.lstrip("\ufeff").strip()) if r.strip()]
     if not rows:
         raise InputError(f"{what} is empty")
+    if check_size is not None:
+        check_size(len(rows), len([t for t in re.split(r"[,\s]+", rows[0].strip()) if t]))
     parsed: list[list[float]] = []
     for i, row in enumerate(rows, start=1):
         tokens = [t for t in re.split(r"[,\s]+", row.strip()) if t]

@@ -435,7 +435,7 @@ def run_command(step, *, inputs: list[str] | None, matrix: str | None, output: s
 
             records = batch.run_batch(
                 inputs, step, out_dir=out_dir, output=output, fmt=fmt, name=name, jobs=jobs, gray=gray, alpha=alpha,
-                matrix=matrix, stdin_bytes=lambda: read_stdin(), stdout_write=batch.stdout_binary_writer(data_stdout),
+                matrix=matrix, stdin_bytes=imageio.read_stdin, stdout_write=batch.stdout_binary_writer(data_stdout),
                 on_record=on_record, on_result=on_result, expanded=expanded, statistics=json_out,
                 pixel_outputs=colormap is None and picture_console is None and not print_result)
         if json_out:

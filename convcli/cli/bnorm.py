@@ -261,32 +261,6 @@ def _encode(result: np.ndarray, target: str, loaded: imageio.Loaded) -> bytes:
 
 
 def _read_stats(path: str) -> dict:
-    try:
-        with open(path, "r", encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a readable JSON stats file ({exc})") from None
-    try:
-        rm = [float(v) for v in doc["running_mean"]]
-        rv = [float(v) for v in doc["running_var"]]
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"{path}: needs running_mean and running_var lists (write it with --save-stats)") from None
-    if not rm or len(rm) != len(rv) or not all(math.isfinite(v) for v in rm + rv) or min(rv) < 0:
-        raise InputError(f"{path}: running_mean and running_var must be equally long lists of finite numbers, "
-                         f"variances ≥ 0")
-    out = {"channels": len(rm), "running_mean": rm, "running_var": rv,
-           "num_batches_tracked": int(doc.get("num_batches_tracked", 0) or 0), "pixel_scale": doc.get("pixel_scale")}
-    for key in ("gamma", "beta"):
-        if doc.get(key) is not None:
-            try:
-                out[key] = [float(v) for v in doc[key]]
-            except (TypeError, ValueError):
-                raise InputError(f"{path}: {key} must be a list of numbers") from None
-    if doc.get("eps") is not None:
-        try:
-            out["eps"] = float(doc["eps"])
-        except (TypeError, ValueError):
-            raise InputError(f"{path}: eps must be a number") from None
-    return out
+    from ..statsio import read_stats   # size cap and strict schema: convcli/statsio.py
+
+    return read_stats(path)
