@@ -96,7 +96,8 @@ BATCH_PANEL = "Batches and scripting"
 InputsArg = Annotated[Optional[list[str]], typer.Argument(
     metavar="INPUT...", show_default=False,
     help="Images (PNG, JPEG, TIFF, BMP, WebP, GIF: first frame), matrices (.npy, .csv, .txt), directories "
-         "(their image and matrix files, sorted), glob patterns (quoted), or - for stdin.")]
+         "(their image and matrix files, sorted), glob patterns (quoted), or - for stdin (an image, a .npy "
+         "or a CSV/TXT grid, told apart by content; at most 16 bytes per pixel of the limit + 1 MiB).")]
 OutDirOpt = Annotated[Optional[str], typer.Option(
     "--out-dir", "-O", rich_help_panel=BATCH_PANEL, show_default=False,
     help="Write one output per input into this directory, under the input's file name (required with "
@@ -462,17 +463,6 @@ def check_side_outputs(paths, inputs: list[str]) -> None:
     for path in paths:
         if path and path != "-":
             check_target(path)
-
-
-def read_stdin() -> bytes:
-    """stdin as bytes, at most what the pixel limit allows (see imageio.stdin_cap)."""
-    from ..safeio import read_bounded
-
-    stream = getattr(sys.stdin, "buffer", None)
-    if stream is None:
-        raise InputError("-: stdin is closed")
-    cap = 16 * limits.max_pixels() + (1 << 20)
-    return read_bounded("-", cap, what="stdin", fileobj=stream)
 
 
 @contextlib.contextmanager
