@@ -11,7 +11,7 @@ import numpy as np
 import typer
 
 from .. import imageio, limits, numbers
-from ..errors import InputError, OutputError, ParameterError
+from ..errors import OutputError, ParameterError
 from ..safeio import printable
 from ..render import make_console, print_matrix
 from ..render.present import DEFAULT_DELAY
