@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError, LimitError, OutputError, ParameterError
+from .errors import InputError, LimitError, ParameterError
 from .kernels import MAX_KERNEL_SIDE, parse_matrix_text
 from .limits import check_pixels, max_pixels
 from .safeio import note_read, read_bounded, warn
