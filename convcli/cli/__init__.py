@@ -299,7 +299,8 @@ def _catch_signals() -> dict:
 
     previous = {}
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
+        # a signal ignored when convcli starts (nohup) stays ignored, as Unix tools leave it
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
             try:
                 previous[sig] = signal.signal(sig, handler)
             except (OSError, ValueError):
