@@ -35,6 +35,11 @@ def from_env() -> int | None:
 _max_pixels: int | None = None       # set by --max-pixels / set_max_pixels; None: env or default
 
 
+def override() -> int | None:
+    """The limit set by --max-pixels / set_max_pixels (None: the environment's or the default)."""
+    return _max_pixels
+
+
 def max_pixels() -> int:
     if _max_pixels is not None:
         return _max_pixels

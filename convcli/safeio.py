@@ -112,12 +112,14 @@ class _Run:
 _run = _Run()
 
 
-def begin_run(*, deferred: tuple[str, ...] = ()) -> None:
+def begin_run(*, deferred: tuple[str, ...] = ()) -> "_Run":
     """Start a fresh run: forget what earlier runs read; ``deferred`` paths are staged until
-    :func:`end_run` commits them."""
+    :func:`end_run` commits them. Returns the run it replaces (a run inside a run, such as the
+    tour's lessons, hands it back to :func:`end_run`)."""
     global _run
-    _run = _Run()
+    outer, _run = _run, _Run()
     _run.deferred_paths = {_key(p) for p in deferred if p and p != "-"}
+    return outer
 
 
 def defer(path: str | None) -> None:
@@ -126,8 +128,10 @@ def defer(path: str | None) -> None:
         _run.deferred_paths.add(_key(path))
 
 
-def end_run(*, commit: bool) -> None:
-    """Rename the staged side files into place (``commit``) or drop them; remove stray temps."""
+def end_run(*, commit: bool, outer: "_Run | None" = None) -> None:
+    """Rename the staged side files into place (``commit``) or drop them; remove stray temps; then
+    go back to the ``outer`` run, if any."""
+    global _run
     staged, _run.staged = _run.staged, []
     for tmp, target in staged:
         if commit:
@@ -137,6 +141,8 @@ def end_run(*, commit: bool) -> None:
             except OSError:
                 pass
     remove_temps()
+    if outer is not None:
+        _run = outer
 
 
 def remove_temps() -> None:

@@ -155,7 +155,8 @@ def run(argv: list[str] | None = None) -> int:
     _depth += 1
     _route_warnings()
     batch.debug_tracebacks = debug
-    safeio.begin_run()
+    outer_run = safeio.begin_run()
+    outer_limit = limits.override()
     limits.set_max_pixels(None)
     code = int(ExitCode.FAILURE)
     previous = _catch_signals()
@@ -168,7 +169,9 @@ def run(argv: list[str] | None = None) -> int:
         _restore_streams(streams)
         _depth -= 1
         settings.color, settings.show_protocol = saved
-        safeio.end_run(commit=code in (ExitCode.OK, ExitCode.PARTIAL))
+        safeio.end_run(commit=code in (ExitCode.OK, ExitCode.PARTIAL), outer=outer_run if _depth else None)
+        if _depth:
+            limits.set_max_pixels(outer_limit)
         _restore_signals(previous)
         batch.debug_tracebacks = False
 
