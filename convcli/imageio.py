@@ -19,7 +19,7 @@ import numpy as np
 from .errors import InputError, LimitError, ParameterError
 from .kernels import MAX_KERNEL_SIDE, parse_matrix_text
 from .limits import check_pixels, max_pixels
-from .safeio import note_read, read_bounded, warn
+from .safeio import open_for_read, read_bounded, warn
 
 IMAGE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
               ".bmp": "BMP", ".webp": "WEBP"}
@@ -250,27 +250,9 @@ def _drain(fh, left: int, cap: int, name: str, what: str) -> None:
 
 
 def _open_input(path: str, what: str):
-    """Open ``path`` for reading (any kind of file but a directory): (file object, stat)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{path}: is a directory, not a file")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: permission denied")
-    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
-        raise InputError(f"{path}: file is empty")
-    note_read(path)             # no output of this run may replace it (safeio.write_file)
-    try:
-        fh = open(path, "rb", buffering=0)
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
-    return fh, st
+    """Open ``path`` for reading (any kind of file but a directory, not an empty regular file):
+    (file object, stat)."""
+    return open_for_read(path, what, allow_empty=False)
 
 
 def _read_path(path: str, *, what: str, kind: str | None = None) -> tuple[str, bytes]:

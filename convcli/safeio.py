@@ -41,25 +41,38 @@ def read_bounded(path: str, cap: int, *, what: str = "file", fileobj=None) -> by
     """
     name = printable(path)
     if fileobj is None:
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            raise InputError(f"{name}: no such file") from None
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{name}: is a directory, not a file")
-        if stat.S_ISREG(st.st_mode):
-            _run.read[(st.st_dev, st.st_ino)] = path
-        if stat.S_ISREG(st.st_mode) and st.st_size > cap:
-            raise LimitError(f"{name}: {what} is {st.st_size:,} bytes, over the limit of {cap:,} bytes")
-        try:
-            fh = open(path, "rb", buffering=0)
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+        fh, st = open_for_read(path, what)
         with fh:
+            if stat.S_ISREG(st.st_mode) and st.st_size > cap:
+                raise LimitError(f"{name}: {what} is {st.st_size:,} bytes, over the limit of {cap:,} bytes")
             return _read_capped(fh, cap, name, what)
     return _read_capped(fileobj, cap, name, what)
+
+
+def open_for_read(path: str, what: str = "file", *, allow_empty: bool = True):
+    """Open ``path`` for reading, unbuffered: any kind of file but a directory. Returns (file, stat).
+    The file is recorded as read by this run, so no output of the run may replace it."""
+    name = printable(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{name}: is a directory, not a file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{name}: permission denied")
+    if not allow_empty and stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        raise InputError(f"{name}: file is empty")
+    note_read(path)
+    try:
+        fh = open(path, "rb", buffering=0)
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
+    return fh, st
 
 
 def _read_capped(fh, cap: int, name: str, what: str) -> bytes:
