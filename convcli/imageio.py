@@ -373,13 +373,6 @@ def _npy_from_bytes(data: bytes, name: str, what: str) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def _check_readable(path: str) -> None:
-    """Refuse a missing, unreadable or empty file, or a directory, with one line. A FIFO or a
-    device has no size: it is not "empty" for that."""
-    fh, _st = _open_input(path, "input")
-    fh.close()
-
-
 def load_matrix_text(text: str) -> Loaded:
     """The inline ``--matrix "50,50,0;..."`` input."""
     arr = parse_matrix_text(text, "--matrix", allow_nonfinite=True)
@@ -834,13 +827,6 @@ def encode_result(result: np.ndarray, path: str, *, maxval: float = 255.0, range
 def image_format(path: str) -> str:
     """Pillow's format name for an image output path (PNG, JPEG, ...)."""
     return IMAGE_EXTS[os.path.splitext(path)[1].lower()]
-
-
-def same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def write_atomic(path: str, payload: bytes, *, inputs: tuple[str, ...] = ()) -> None:

@@ -125,13 +125,12 @@ class _Run:
 _run = _Run()
 
 
-def begin_run(*, deferred: tuple[str, ...] = ()) -> "_Run":
-    """Start a fresh run: forget what earlier runs read; ``deferred`` paths are staged until
-    :func:`end_run` commits them. Returns the run it replaces (a run inside a run, such as the
-    tour's lessons, hands it back to :func:`end_run`)."""
+def begin_run() -> "_Run":
+    """Start a fresh run: forget what earlier runs read (side outputs are staged with :func:`defer`).
+    Returns the run it replaces (a run inside a run, such as the tour's lessons, hands it back to
+    :func:`end_run`)."""
     global _run
     outer, _run = _run, _Run()
-    _run.deferred_paths = {_key(p) for p in deferred if p and p != "-"}
     return outer
 
 
