@@ -30,7 +30,7 @@ def _shifted_sum(x, k, pad, mode, stride, dilation):
 @pytest.mark.parametrize("seed", range(24))
 def test_parallel_blocks_against_shifted_sum(seed, monkeypatch):
     rng = np.random.default_rng(seed)
-    monkeypatch.setattr(conv, "_SERIAL_WORK", 0)            # force the parallel driver
+    monkeypatch.setenv("CONVCLI_BLOCKS", "8")               # force the parallel driver
     shape = (int(rng.integers(40, 90)), int(rng.integers(40, 90)))
     if seed % 2:
         shape += (int(rng.integers(1, 4)),)
@@ -62,10 +62,10 @@ def test_shifted_sum_oracle_agrees_with_reference(rng):
 def test_serial_and_parallel_agree_bit_for_bit(serial, monkeypatch, rng):
     x = rng.uniform(0, 255, (120, 130, 3)).astype(np.float32)
     k = rng.standard_normal((5, 5)).astype(np.float32)
-    monkeypatch.setattr(conv, "_SERIAL_WORK", 1 << 62)
+    monkeypatch.setenv("CONVCLI_BLOCKS", "serial")
     a = convcli.convolve(x, k, padding="same", padding_mode="reflect")
     b = convcli.convolve(x, "sobel-x", padding=2, padding_mode="replicate")
-    monkeypatch.setattr(conv, "_SERIAL_WORK", 0 if not serial else 1 << 62)
+    monkeypatch.setenv("CONVCLI_BLOCKS", "serial" if serial else "8")
     np.testing.assert_array_equal(convcli.convolve(x, k, padding="same", padding_mode="reflect"), a)
     np.testing.assert_array_equal(convcli.convolve(x, "sobel-x", padding=2, padding_mode="replicate"), b)
 
@@ -322,11 +322,13 @@ def _random_plan(rng, *, separable: bool):
 @pytest.mark.parametrize("strips", ["one strip", "many strips, threads"])
 def test_pixel_path_equals_the_rule_applied_to_the_float_result(seed, strips, monkeypatch):
     from convcli.ops import display
+    from convcli.ops.sinks import Pixels, RangeRule
 
     rng = np.random.default_rng(seed)
+    strip_values = 1 << 18
     if strips != "one strip":
-        monkeypatch.setattr(conv, "_STRIP_VALUES", 7)       # a few rows per strip
-        monkeypatch.setattr(conv, "_SERIAL_WORK", 0)        # and the thread pool
+        strip_values = 7                                    # a few rows per strip
+        monkeypatch.setenv("CONVCLI_BLOCKS", "3")           # and the thread pool
     done = 0
     while done < 6:
         made = _random_plan(rng, separable=bool(done % 2))
@@ -337,9 +339,8 @@ def test_pixel_path_equals_the_rule_applied_to_the_float_result(seed, strips, mo
              rng.uniform(-50, 300, shape).astype(np.float32))
         for rule in ("clip", "abs", "offset"):
             for maxval in (255.0, 65535.0):
-                mapping = display.pointwise_rule(rule, maxval, 0.5 if maxval > 255 else 1.0)
-                got = conv.run_plan_pixels(x, plan, *mapping, maxval)
-                want = display.to_pixels(conv.run_plan(x, plan), maxval, rule, scale=mapping[1])
+                got = conv.run_plan(x, plan, Pixels(RangeRule(rule, maxval), strip_values=strip_values))
+                want = display.to_pixels(conv.run_plan(x, plan), maxval, rule)
                 assert got.dtype == want.dtype and got.shape == want.shape
                 np.testing.assert_array_equal(got, want, err_msg=f"{rule} {maxval} {shape} {plan}")
         done += 1

@@ -30,7 +30,7 @@ def test_rules_on_a_big_result_in_blocks_and_serially(rng, monkeypatch, rule, ma
     x[3, 5], x[700, 2], x[1029, 1099] = np.nan, np.inf, -np.inf
     x[500, :7] = [0.5, 1.5, 2.5, -0.5, maxval + 0.5, maxval - 0.5, 1e30]     # ties round to even
     if serial:
-        monkeypatch.setattr(display, "_SERIAL_VALUES", 1 << 62)
+        monkeypatch.setenv("CONVCLI_BLOCKS", "serial")
     got = display.to_pixels(x, maxval, rule, scale=0.75)
     assert got.dtype == (np.uint8 if maxval <= 255 else np.uint16) and got.shape == x.shape
     np.testing.assert_array_equal(got, _expected(x, maxval, rule, scale=0.75))
@@ -39,6 +39,6 @@ def test_rules_on_a_big_result_in_blocks_and_serially(rng, monkeypatch, rule, ma
 def test_blocks_and_one_thread_agree_on_a_colour_result(rng, monkeypatch):
     x = rng.uniform(-300, 600, (700, 600, 3)).astype(np.float32)
     blocked = display.to_pixels(x, 255.0, "abs")
-    monkeypatch.setattr(display, "_SERIAL_VALUES", 1 << 62)
+    monkeypatch.setenv("CONVCLI_BLOCKS", "serial")
     np.testing.assert_array_equal(display.to_pixels(x, 255.0, "abs"), blocked)
     assert blocked.shape == x.shape and blocked.max() == 255 and blocked.min() == 0

@@ -65,3 +65,18 @@ def check_padding_fits(h: int, w: int, pad: tuple[int, int, int, int], mode: str
         raise ParameterError(
             f"circular padding can wrap around at most once: padding ({top},{bottom},{left},{right}) "
             f"on a {h}×{w} input")
+
+
+def widen_range(lo: float, hi: float) -> float:
+    """``hi``, or a value above ``lo`` when lo..hi is empty: a constant result (0, or 1e20, where
+    lo + 1 == lo) must not divide by zero when lo..hi is stretched onto the pixel range."""
+    if hi - lo < 1e-12 * max(1.0, abs(lo)) or not hi > lo:
+        hi = lo + max(1.0, abs(lo) * 1e-6)
+    return hi
+
+
+def as_rows(arr: np.ndarray) -> np.ndarray:
+    """A C-contiguous array of any shape as 2-D rows (its first axis; a 0-D, 1-D or empty array is one row)."""
+    if arr.size == 0:
+        return arr.reshape(1, 0)
+    return arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(1, -1)

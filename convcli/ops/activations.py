@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
-from numba import njit, prange
+from numba import njit
 
 from ..errors import InputError, ParameterError
+from ._common import as_rows, widen_range
+from .sinks import Values, sink_or_values
 
 FUNCTIONS = ("relu", "leaky-relu", "sigmoid", "tanh", "elu", "gelu", "silu", "softplus")
 _CODES = {name: i for i, name in enumerate(FUNCTIONS)}
@@ -101,22 +104,30 @@ def _nan_grad(code, alpha):  # pragma: no cover - compiled
     return np.nan
 
 
-@njit(cache=True, parallel=True)
-def _activate_flat(x, code, alpha, want_value, want_grad, y_out, d_out):  # pragma: no cover - compiled
-    """y_out[i], d_out[i] = g(x[i]), g'(x[i]) for a flat float32 array; g(NaN) is NaN, g'(NaN) as PyTorch."""
-    for i in prange(x.size):
-        v = np.float64(x[i])
-        if v != v:
-            if want_value:
-                y_out[i] = np.float32(v)
-            if want_grad:
-                d_out[i] = np.float32(_nan_grad(code, alpha))
-            continue
-        y, d = _one(code, v, alpha)
-        if want_value:
-            y_out[i] = np.float32(y)
-        if want_grad:
-            d_out[i] = np.float32(d)
+@njit(cache=True, nogil=True)
+def _activate_rows(x, code, alpha, which, grads, row0, r0, r1, out):  # pragma: no cover - compiled
+    """Rows r0..r1 of a 2-D float32 array: out = g(x) (``which`` 0), g'(x) (1), or g(x) with g'(x)
+    into ``grads`` (2); out's and grads' row 0 is row ``row0``. g(NaN) is NaN, g'(NaN) as PyTorch."""
+    cols = x.shape[1]
+    for r in range(r0, r1):
+        src = x[r]
+        dst = out[r - row0]
+        for t in range(cols):
+            v = np.float64(src[t])
+            if v != v:
+                y, d = v, _nan_grad(code, alpha)
+            else:
+                y, d = _one(code, v, alpha)
+            if which == 1:
+                dst[t] = np.float32(d)
+            else:
+                dst[t] = np.float32(y)
+                if which == 2:
+                    grads[r - row0, t] = np.float32(d)
+
+
+# one evaluation of g or g' costs about as much as this many multiply-adds (a transcendental)
+_WORK_PER_VALUE = 16
 
 
 def check_function(fn: str, alpha: float | None = None) -> tuple[str, float]:
@@ -151,12 +162,29 @@ def evaluate(x, fn: str, *, alpha: float | None = None, value: bool = True,
     """g(x) and g'(x) together, as float32 arrays of x's shape (either can be skipped)."""
     name, a = check_function(fn, alpha)
     arr = _as_float32(x)
-    flat = arr.reshape(-1)
-    y = np.empty(flat.size, dtype=np.float32) if value else np.empty(1, dtype=np.float32)
-    d = np.empty(flat.size, dtype=np.float32) if gradient else np.empty(1, dtype=np.float32)
-    if flat.size:
-        _activate_flat(flat, _CODES[name], float(a), value, gradient, y, d)
-    return (y.reshape(arr.shape) if value else None), (d.reshape(arr.shape) if gradient else None)
+    rows = as_rows(arr)
+    if not (value or gradient) or rows.size == 0:
+        empty = np.empty(arr.shape, dtype=np.float32)
+        return (empty if value else None), (empty.copy() if gradient else None)
+    which = 2 if value and gradient else (0 if value else 1)
+    grads = np.empty(rows.shape if which == 2 else (1, 1), dtype=np.float32)
+    fill = partial(_activate_rows, rows, _CODES[name], float(a), which, grads)
+    out = Values().rows(fill, rows.shape[0], rows.shape[1], rows.size * _WORK_PER_VALUE * (1 + (which == 2)))
+    first = out.reshape(arr.shape)
+    if which == 2:
+        return first, grads.reshape(arr.shape)
+    return (first, None) if value else (None, first)
+
+
+def run_activation(arr, fn: str, *, alpha: float | None = None, sink=None) -> np.ndarray:
+    """g(x) into ``sink`` (None: float32 values; :class:`~convcli.ops.sinks.Pixels`: pixels made
+    strip by strip), the shape of ``arr``."""
+    name, a = check_function(fn, alpha)
+    x = _as_float32(arr)
+    rows = as_rows(x)
+    fill = partial(_activate_rows, rows, _CODES[name], float(a), 0, np.empty((1, 1), dtype=np.float32))
+    out = sink_or_values(sink).rows(fill, rows.shape[0], rows.shape[1], rows.size * _WORK_PER_VALUE)
+    return out.reshape(x.shape)
 
 
 def activate(x, fn: str, *, alpha: float | None = None, derivative: bool = False) -> np.ndarray:
@@ -292,21 +320,13 @@ def display_range(fn: str, alpha: float | None, input_range: tuple[float, float]
     vlo, vhi = float(vals.min()), float(vals.max())
     if derivative:
         vlo = min(vlo, 0.0)
-    return vlo, _widened(vlo, vhi)
-
-
-def _widened(lo: float, hi: float) -> float:
-    """``hi``, or a value above ``lo`` when the range is empty: a constant input (0, or 1e20,
-    where lo + 1 == lo) must not divide by zero."""
-    if hi - lo < 1e-12 * max(1.0, abs(lo)) or not hi > lo:
-        hi = lo + max(1.0, abs(lo) * 1e-6)
-    return hi
+    return vlo, widen_range(vlo, vhi)
 
 
 def to_pixels(values: np.ndarray, value_range: tuple[float, float], maxval: float) -> np.ndarray:
     """Map lo..hi linearly onto 0..maxval (float32; the writer rounds and clips)."""
     lo, hi = value_range
-    hi = _widened(lo, hi)
+    hi = widen_range(lo, hi)
     return ((np.asarray(values, dtype=np.float64) - lo) * (maxval / (hi - lo))).astype(np.float32)
 
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import numpy as np
 
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
-import numba
 from numba import njit, prange  # prange: the dense (channel-mixing) kernel
 
 from ..errors import ParameterError
@@ -15,14 +15,14 @@ from ..kernels import parse_kernel
 from ..limits import check_pixels
 from ..shapes import ConvGeometry, as_pair, effective_kernel, resolve_conv_padding
 from ._common import as_float_image, check_padding_fits, check_padding_mode, from_planes, pad_planes, to_planes
+from ._parallel import run_blocks
+from .sinks import Pixels, RangeRule, sink_or_values
 
 
 # padding modes as the kernels see them
 _MODE_CODE = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
 # output values computed per pass over the taps: a chunk of a row that stays in L1
 _CHUNK = 2048
-# below this many multiply-adds a convolution runs on the calling thread
-_SERIAL_WORK = 1 << 22
 
 
 @njit(cache=True)
@@ -405,34 +405,6 @@ def convolve(image, kernel, *, stride=1, padding=0, padding_mode="zeros", dilati
     return run_plan(arr, plan)
 
 
-_POOL = None
-
-
-def _threads() -> int:
-    """Numba's thread count (NUMBA_NUM_THREADS, default: the machine's cores)."""
-    return max(1, int(numba.config.NUMBA_NUM_THREADS))
-
-
-def _in_blocks(block, args, out_h: int, n_blocks: int, out: np.ndarray) -> None:
-    """Run ``block(*args, r0, r1, out)`` over ``n_blocks`` slices of output rows, on a thread pool.
-
-    The block kernels release the GIL (nogil), so Python threads run them in parallel. This costs
-    about the same as a Numba parallel region, but there is only one compiled kernel per dtype to
-    load or compile (a prange driver recompiled the whole block again: seconds on a first run).
-    """
-    if n_blocks <= 1:
-        block(*args, 0, out_h, out)
-        return
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _POOL = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="convcli")
-    bounds = [b * out_h // n_blocks for b in range(n_blocks + 1)]
-    jobs = [_POOL.submit(block, *args, bounds[b], bounds[b + 1], out) for b in range(n_blocks)]
-    for job in jobs:
-        job.result()
-
-
 def _interleaved(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
     """The input as channel-interleaved rows (H, W·C), uint8 or float32 (other dtypes become float32)."""
     if arr.dtype != np.uint8:
@@ -452,69 +424,42 @@ def _direct(rows: np.ndarray, plan: ConvPlan, factors):
     return (_rows_block if factors is None else _separable_block), args, taps
 
 
-def run_plan(arr: np.ndarray, plan: ConvPlan) -> np.ndarray:
-    """Run a checked plan on an (H, W) or (H, W, C) array (float32 or uint8; other dtypes become float32)."""
+def run_plan(arr: np.ndarray, plan: ConvPlan, sink=None) -> np.ndarray:
+    """Run a checked plan on an (H, W) or (H, W, C) array (float32 or uint8; other dtypes become
+    float32) into ``sink`` (None: float32 values; Pixels: 8/16-bit pixels, strip by strip where
+    the path is row-local)."""
+    sink = sink_or_values(sink)
     g = plan.geometry
     if plan.dense:
         xp = pad_input(to_planes(arr), plan)
         out = np.empty((plan.channels_out, g.out_h, g.out_w), dtype=np.float32)
         _conv2d_dense(xp, plan.kernel, plan.bias, g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], out)
-        return from_planes(out, arr.ndim == 2)
+        return sink.whole(from_planes(out, arr.ndim == 2))
     nc = plan.channels_in
     rows = _interleaved(arr, plan)
-    out = np.empty((g.out_h, g.out_w * nc), dtype=np.float32)
     factors = _rank1_factors(plan.kernel)
-    if not (_fft_wins(plan, rank1=factors is not None) and _run_fft(rows, nc, plan, out)):
+    out = None
+    if _fft_wins(plan, rank1=factors is not None):
+        out = np.empty((g.out_h, g.out_w * nc), dtype=np.float32)
+        out = sink.whole(out) if _run_fft(rows, nc, plan, out) else None
+    if out is None:
         block, args, taps = _direct(rows, plan, factors)
-        # small jobs run on this thread: waking the pool costs more than it saves (and on a busy
-        # machine a parallel region waits for its slowest thread); big ones take a few blocks of
-        # output rows per thread, so that a descheduled thread holds up little
-        n_blocks = 1 if out.size * taps < _SERIAL_WORK else min(g.out_h, 4 * _threads())
-        _in_blocks(block, args + (0,), g.out_h, n_blocks, out)       # 0: out's first row is output row 0
+        n_out = g.out_w * nc
+        out = sink.rows(partial(block, *args), g.out_h, n_out, g.out_h * n_out * taps / 4)
     if arr.ndim == 2:
         return out
     return out.reshape(g.out_h, g.out_w, nc)
 
 
-# float32 values per strip of the pixel path: a strip stays in cache between the kernel and the rule
-_STRIP_VALUES = 1 << 18
-
-
 def run_plan_pixels(arr: np.ndarray, plan: ConvPlan, take_abs: bool, scale: float, shift: float,
                     maxval: float) -> np.ndarray | None:
-    """The plan's result mapped straight to pixels (``display.to_pixels``' pointwise rules), or None
-    when the plan does not take the direct path (channel-mixing or FFT): use run_plan then.
-
-    The kernel fills a strip of a few dozen output rows in a small float32 buffer and the range rule
-    turns it into 8/16-bit integers while it is in cache, so the float32 result is never held whole
-    (a 12 MP RGB result is 144 MB) and never walked a second time. The same kernels on the same
-    rows: the values are those of to_pixels(run_plan(...)), bit for bit.
-    """
-    from .display import _to_pixels
-
-    if plan.dense:
+    """Deprecated: ``run_plan(arr, plan, sink=Pixels(rule))`` does this for every path. Kept until
+    the CLI has moved to sinks: the plan's pixels for a pointwise rule (``display.pointwise_rule``),
+    or None when the plan does not take a row-local path."""
+    if plan.dense or _fft_wins(plan):
         return None
-    factors = _rank1_factors(plan.kernel)
-    if _fft_wins(plan, rank1=factors is not None):
-        return None
-    g = plan.geometry
-    nc = plan.channels_in
-    n_out = g.out_w * nc
-    block, args, taps = _direct(_interleaved(arr, plan), plan, factors)
-    pixels = np.empty((g.out_h, n_out), dtype=np.uint8 if maxval <= 255 else np.uint16)
-    strip = max(4, min(g.out_h, _STRIP_VALUES // max(1, n_out)))
-
-    def rows(r0: int, r1: int, out: np.ndarray) -> None:
-        buf = np.empty((min(strip, r1 - r0), n_out), dtype=np.float32)
-        for s0 in range(r0, r1, strip):
-            s1 = min(r1, s0 + strip)
-            block(*args, s0, s0, s1, buf)                 # buf row 0 is output row s0
-            _to_pixels(buf, take_abs, scale, shift, maxval, 0, s1 - s0, out[s0:s1])
-
-    work = g.out_h * n_out * taps
-    n_jobs = 1 if work < _SERIAL_WORK else min(-(-g.out_h // strip), 2 * _threads())
-    _in_blocks(rows, (), g.out_h, n_jobs, pixels)
-    return pixels if arr.ndim == 2 else pixels.reshape(g.out_h, g.out_w, nc)
+    rule = RangeRule("abs" if take_abs else ("offset" if shift else "clip"), float(maxval))
+    return run_plan(arr, plan, Pixels(rule))
 
 
 def _rank1_factors(k: np.ndarray):
@@ -728,7 +673,7 @@ def _run_fft(rows: np.ndarray, nc: int, plan: ConvPlan, out: np.ndarray) -> bool
             np.fft.irfft(f[:m], n=tw, axis=1, out=res[:m])
             _store_tile(res, nc, c, oy0, ox0, m, min(vw, g.out_w - ox0), bias[c], whole and big < exact_below, out)
 
-    _in_blocks(work, (), len(tiles), min(len(tiles), 4 * _threads()), out)
+    run_blocks(lambda j0, j1: work(j0, j1, out), len(tiles), len(tiles) * th * tw * 8)
     return not failed
 
 

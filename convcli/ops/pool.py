@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -13,12 +14,10 @@ from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import Pair, as_pair, pool_out, pool_out_formula
 from ._common import as_float_image, from_planes, to_planes
-from .conv import _in_blocks, _threads
+from .sinks import sink_or_values
 
 POOL_MODES = ("max", "min", "avg")
 _MODE_CODE = {"max": 0, "min": 1, "avg": 2}
-# below this many input cells a pooling runs on the calling thread
-_SERIAL_CELLS = 1 << 20
 _MODE_ALIASES = {"mean": "avg", "average": "avg", "maximum": "max", "minimum": "min"}
 
 
@@ -70,10 +69,10 @@ def _pool2d(x, kh, kw, sy, sx, py, px, mode, include_pad, out):  # pragma: no co
 
 
 @njit(cache=True, nogil=True)
-def _pool_rows(x, nc, kh, kw, sy, sx, mode, r0, r1, out):  # pragma: no cover - compiled
+def _pool_rows(x, nc, kh, kw, sy, sx, mode, row0, r0, r1, out):  # pragma: no cover - compiled
     """Unpadded pooling of whole windows on channel-interleaved rows, output rows r0..r1.
 
-    x is (H, W·C), out (H', W'·C); every window lies inside the input. The taps are combined in
+    x is (H, W·C), out's row 0 is output row ``row0`` (W'·C values a row); every window lies inside the input. The taps are combined in
     the order of _pool2d (row by row, left to right), with the same NaN rule written as a select
     (``v > best`` is false when best is NaN), so that LLVM can vectorise the 2×2 stride-2 case.
     """
@@ -81,7 +80,7 @@ def _pool_rows(x, nc, kh, kw, sy, sx, mode, r0, r1, out):  # pragma: no cover - 
     quarter = np.float32(0.25)
     div = np.float32(kh * kw)
     for oy in range(r0, r1):
-        dst = out[oy]
+        dst = out[oy - row0]
         y0 = oy * sy
         if kh == 2 and kw == 2 and sy == 2 and sx == 2 and nc == 1:
             a_row = x[y0]
@@ -200,23 +199,23 @@ def plan_pool(shape: Sequence[int], *, mode: str = "max", size=2, stride=None, p
     return plan
 
 
-def run_pool(arr: np.ndarray, plan: PoolPlan) -> np.ndarray:
-    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+def run_pool(arr: np.ndarray, plan: PoolPlan, sink=None) -> np.ndarray:
+    """Run a checked plan on a float32 (H, W) or (H, W, C) array into ``sink`` (None: float32 values)."""
+    sink = sink_or_values(sink)
     (kh, kw), (sy, sx) = plan.size, plan.stride
     if (plan.padding == (0, 0) and (plan.out_h - 1) * sy + kh <= plan.in_h
             and (plan.out_w - 1) * sx + kw <= plan.in_w):
         # every window inside the input: pool the interleaved rows directly (no transposes)
         nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
         rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
-        out = np.empty((plan.out_h, plan.out_w * nc), dtype=np.float32)
-        n_blocks = 1 if rows.size < _SERIAL_CELLS else min(plan.out_h, 2 * _threads())
-        _in_blocks(_pool_rows, (rows, nc, kh, kw, sy, sx, _MODE_CODE[plan.mode]), plan.out_h, n_blocks, out)
+        fill = partial(_pool_rows, rows, nc, kh, kw, sy, sx, _MODE_CODE[plan.mode])
+        out = sink.rows(fill, plan.out_h, plan.out_w * nc, plan.out_h * plan.out_w * nc * kh * kw)
         return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
     planes = to_planes(arr)
     out = np.empty((planes.shape[0], plan.out_h, plan.out_w), dtype=np.float32)
     _pool2d(planes, plan.size[0], plan.size[1], plan.stride[0], plan.stride[1], plan.padding[0],
             plan.padding[1], _MODE_CODE[plan.mode], plan.count_include_pad, out)
-    return from_planes(out, arr.ndim == 2)
+    return sink.whole(from_planes(out, arr.ndim == 2))
 
 
 def pool(image, *, mode: str = "max", size=2, stride=None, padding=0, ceil_mode: bool = False,

@@ -7,6 +7,7 @@ each output row sums the input taps that reach it, so rows run in parallel witho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -19,7 +20,8 @@ from ..kernels import parse_kernel
 from ..limits import check_pixels
 from ..shapes import Pair, as_pair, tconv_out, tconv_out_formula
 from ._common import as_float_image, from_planes, to_planes
-from .conv import _SERIAL_WORK, _in_blocks, _threads, convolve
+from .conv import convolve
+from .sinks import sink_or_values
 
 
 @njit(cache=True, parallel=True)
@@ -58,9 +60,9 @@ def _tconv2d(x, w, bias, dense, sy, sx, py, px, dy, dx, out):  # pragma: no cove
 
 
 @njit(cache=True, nogil=True)
-def _tconv_rows(x, nc, k, bias, sy, sx, py, px, dy, dx, r0, r1, out):  # pragma: no cover - compiled
+def _tconv_rows(x, nc, k, bias, sy, sx, py, px, dy, dx, row0, r0, r1, out):  # pragma: no cover - compiled
     """Depthwise transposed convolution (one (kh, kw) kernel for every channel) on channel-interleaved
-    rows, output rows r0..r1: x is (H, W·C), out (H', W'·C).
+    rows, output rows r0..r1: x is (H, W·C), out's row 0 is output row ``row0`` (W'·C values a row).
 
     Gather form split into the stride's phases along x: output column ox = q·sx + r collects, for
     each tap (i, j) with (j·dx − px) ≡ r (mod sx), the input column q − ⌊(j·dx − px)/sx⌋. Each phase
@@ -100,7 +102,7 @@ def _tconv_rows(x, nc, k, bias, sy, sx, py, px, dy, dx, r0, r1, out):  # pragma:
                 dst = acc[r, a0:a0 + m]
                 for u in range(m):
                     dst[u] += wt * src[u]
-        orow = out[oy]
+        orow = out[oy - row0]
         for r in range(min(sx, out_w)):
             n_phase = (out_w - r + sx - 1) // sx
             a = acc[r]
@@ -198,19 +200,18 @@ def plan_tconv(shape: Sequence[int], kernel, *, stride=1, padding=0, output_padd
     return TConvPlan(h, w, k, s, p, a, d, c, c_out, b.astype(np.float32))
 
 
-def run_tconv(arr: np.ndarray, plan: TConvPlan) -> np.ndarray:
-    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+def run_tconv(arr: np.ndarray, plan: TConvPlan, sink=None) -> np.ndarray:
+    """Run a checked plan on a float32 (H, W) or (H, W, C) array into ``sink`` (None: float32 values)."""
+    sink = sink_or_values(sink)
     if not plan.dense:
         # one kernel for every channel: gather by stride phase on the interleaved rows (no transposes)
         nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
         rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
         bias = plan.bias if plan.bias.size == nc else np.resize(plan.bias, nc).astype(np.float32)
-        out = np.empty((plan.out_h, plan.out_w * nc), dtype=np.float32)
-        work = rows.size * plan.kernel.size
-        n_blocks = 1 if work < _SERIAL_WORK else min(plan.out_h, 2 * _threads())
-        _in_blocks(_tconv_rows, (rows, nc, np.ascontiguousarray(plan.kernel, dtype=np.float32), bias,
-                                 plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
-                                 plan.dilation[0], plan.dilation[1]), plan.out_h, n_blocks, out)
+        fill = partial(_tconv_rows, rows, nc, np.ascontiguousarray(plan.kernel, dtype=np.float32), bias,
+                       plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
+                       plan.dilation[0], plan.dilation[1])
+        out = sink.rows(fill, plan.out_h, plan.out_w * nc, rows.size * plan.kernel.size / 4)
         return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
     x = to_planes(arr)
     if plan.dense:
@@ -221,7 +222,7 @@ def run_tconv(arr: np.ndarray, plan: TConvPlan) -> np.ndarray:
     out = np.empty((plan.channels_out, plan.out_h, plan.out_w), dtype=np.float32)
     _tconv2d(x, w, plan.bias, plan.dense, plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
              plan.dilation[0], plan.dilation[1], out)
-    return from_planes(out, arr.ndim == 2)
+    return sink.whole(from_planes(out, arr.ndim == 2))
 
 
 def tconv(image, kernel, *, stride=1, padding=0, output_padding=0, dilation=1, bias=0.0) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -20,12 +21,10 @@ from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import upsample_out_formula, upsample_out
 from ._common import as_float_image
-from .conv import _in_blocks, _threads
+from .sinks import sink_or_values
 
 UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
 _MODE_ALIASES = {"linear": "bilinear", "nearest_exact": "nearest-exact", "cubic": "bicubic"}
-# below this many output cells a resampling runs on the calling thread
-_SERIAL_CELLS = 1 << 18
 CUBIC_A = -0.75          # PyTorch's (and OpenCV's) bicubic convolution parameter
 
 
@@ -85,10 +84,10 @@ def _horizontal(row, off, wx, period, h):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _resample_rows(x, iy, wy, off, wx, period, r0, r1, out):  # pragma: no cover - compiled
+def _resample_rows(x, iy, wy, off, wx, period, row0, r0, r1, out):  # pragma: no cover - compiled
     """Output rows r0..r1 of a separable resampling on channel-interleaved rows.
 
-    x is (H, W·C), out (H', W'·C). Horizontal pass: each input row the output rows need is
+    x is (H, W·C), out's row 0 is output row ``row0`` (W'·C values a row). Horizontal pass: each input row the output rows need is
     interpolated once into a small ring, h[t] = 0 + Σ_j wx[j, t] · row[off[j, t]] (``off`` holds
     the interleaved source positions ix·C + c, unsigned so that no negative-index check is made);
     vertical pass: out[oy, t] = 0 + Σ_i wy[oy, i] · h_{iy[oy, i]}[t], contiguous and vectorised.
@@ -107,7 +106,7 @@ def _resample_rows(x, iy, wy, off, wx, period, r0, r1, out):  # pragma: no cover
             if tags[slot] != y:
                 tags[slot] = y
                 _horizontal(x[y], off, wx, period, ring[slot])
-        dst = out[oy]
+        dst = out[oy - row0]
         if ty == 2:         # (bi)linear: one fused pass
             w0, w1 = wy[oy, 0], wy[oy, 1]
             h0, h1 = ring[iy[oy, 0] % ty], ring[iy[oy, 1] % ty]
@@ -387,18 +386,19 @@ def _period_candidates(off: np.ndarray, n: int):
     return out
 
 
-def run_upsample(arr: np.ndarray, plan: UpsamplePlan) -> np.ndarray:
-    """Run a checked plan on a float32 (H, W) or (H, W, C) array."""
+def run_upsample(arr: np.ndarray, plan: UpsamplePlan, sink=None) -> np.ndarray:
+    """Run a checked plan on a float32 (H, W) or (H, W, C) array into ``sink`` (None: float32 values)."""
     nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
     rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
     # per interleaved output position t = ox·C + c: the source positions ix·C + c and weights
     chan = np.arange(nc, dtype=np.int64)
     off = (plan.x.index.T[:, :, None] * nc + chan).reshape(plan.x.index.shape[1], -1).astype(np.uintp)
     wx = np.ascontiguousarray(np.repeat(plan.x.weight.T, nc, axis=1), dtype=np.float32)
-    out = np.empty((plan.out_h, plan.out_w * nc), dtype=np.float32)
-    n_blocks = 1 if out.size < _SERIAL_CELLS else min(plan.out_h, 2 * _threads())
-    _in_blocks(_resample_rows, (rows, np.ascontiguousarray(plan.y.index), np.ascontiguousarray(plan.y.weight),
-                                off, wx, _periodic_run(off, wx)), plan.out_h, n_blocks, out)
+    fill = partial(_resample_rows, rows, np.ascontiguousarray(plan.y.index), np.ascontiguousarray(plan.y.weight),
+                   off, wx, _periodic_run(off, wx))
+    n_out = plan.out_w * nc
+    taps = plan.y.index.shape[1] + plan.x.index.shape[1]
+    out = sink_or_values(sink).rows(fill, plan.out_h, n_out, plan.out_h * n_out * taps)
     return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
 
 
