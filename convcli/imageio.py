@@ -88,7 +88,8 @@ class Loaded:
 # once (the second would restore the first one's "ignore everything" for good), and convcli's own
 # warnings are emitted under the same lock so that no other thread's "ignore" swallows them.
 # Only Pillow's header parsing runs under the lock (it is where those warnings come from);
-# decoding the pixels does not.
+# decoding the pixels does not. The lock is this module's one piece of process-wide state, and it
+# must be: the warnings filters it guards are process-wide too.
 _WARNINGS_LOCK = threading.Lock()
 
 
@@ -211,44 +212,10 @@ def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
         raise ParameterError(f"alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
     Image, _ = _pillow()
     name = _display_name(path)
-    if data is None:
-        fh, st = open_input(path, "input")
-        with fh:
-            if not stat.S_ISREG(st.st_mode):
-                data = read_stream(fh, path, what="input", sniff_more=_sniff_with_pillow)[1]
-    elif not data:
-        raise InputError(f"{name}: no data")
-    Image.MAX_IMAGE_PIXELS = max_pixels()
+    data = _image_bytes(path, name, data)
     notes: list[str] = []
     try:
-        src = io.BytesIO(data) if data is not None else path
-        with _Quiet():
-            im = Image.open(src)
-        with im:
-            with _Quiet():
-                _check_size(im, name)
-                fmt = im.format or "?"
-                frames = _frame_count(im)
-                im.seek(0)
-                orientation = im.getexif().get(0x0112, 1) if fmt != "PNG" or "exif" in im.info else 1
-            if frames > 1:
-                notes.append(f"{name}: {fmt} has {frames} frames; only the first is used")
-            if fmt == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
-                loaded = _sixteen_bit_png(im, path, name, data, gray=gray, alpha=alpha, notes=notes)
-                if loaded is not None:
-                    _emit(notes)
-                    return loaded
-            im.load()
-            if fmt == "PNG" and orientation == 1 and "exif" in im.info:      # an eXIf chunk after the pixels
-                with _Quiet():
-                    orientation = im.getexif().get(0x0112, 1)
-            if _pillow_transpose(orientation) is not None:
-                im = im.transpose(_pillow_transpose(orientation))
-            if fmt == "TIFF" and im.mode in ("RGB", "RGBA") and _tiff_bits(im) > 8:
-                notes.append(f"{name}: a {_tiff_bits(im)}-bit colour TIFF is read as 8-bit (Pillow keeps 16 bits "
-                             f"for grayscale only)")
-            loaded = _from_pillow(im, name, fmt, gray=gray, alpha=alpha, notes=notes)
-            loaded.source = path
+        loaded = _decode(path, name, data, gray=gray, alpha=alpha, notes=notes)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LimitError(f"{name}: image is larger than the limit of {max_pixels():,} pixels "
                          f"(a possible decompression bomb); raise it with --max-pixels") from None
@@ -265,6 +232,60 @@ def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
         raise LimitError(f"{name}: not enough memory to decode this image") from None
     _emit(notes)
     return loaded
+
+
+def _image_bytes(path: str, name: str, data: bytes | None) -> bytes | None:
+    """What Pillow decodes: ``data`` when given, a stream's content (read once, with the cap), or
+    None for a regular file (Pillow reads it by name, only as far as its header promises)."""
+    if data is not None:
+        if not data:
+            raise InputError(f"{name}: no data")
+        return data
+    fh, st = open_input(path, "input")
+    with fh:
+        if not stat.S_ISREG(st.st_mode):
+            return read_stream(fh, path, what="input", sniff_more=_sniff_with_pillow)[1]
+    return None
+
+
+def _open_image(src):
+    """Image.open with Pillow's own bomb check at this run's pixel limit. Pillow keeps its limit in
+    a module global: it is set from the run's limit under the lock that serialises header parsing,
+    so the check in Image.open sees this run's value; convcli's own check (_check_size) follows."""
+    Image, _ = _pillow()
+    with _Quiet():
+        Image.MAX_IMAGE_PIXELS = max_pixels()
+        return Image.open(src)
+
+
+def _decode(path: str, name: str, data: bytes | None, *, gray: bool, alpha: str, notes: list[str]) -> Loaded:
+    """The pixels of an image (``data``, or the file ``path``), upright, with the lossy reads in ``notes``."""
+    im = _open_image(io.BytesIO(data) if data is not None else path)
+    with im:
+        with _Quiet():
+            _check_size(im, name)
+            fmt = im.format or "?"
+            frames = _frame_count(im)
+            im.seek(0)
+            orientation = im.getexif().get(0x0112, 1) if fmt != "PNG" or "exif" in im.info else 1
+        if frames > 1:
+            notes.append(f"{name}: {fmt} has {frames} frames; only the first is used")
+        if fmt == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
+            loaded = _sixteen_bit_png(im, path, name, data, gray=gray, alpha=alpha, notes=notes)
+            if loaded is not None:
+                return loaded
+        im.load()
+        if fmt == "PNG" and orientation == 1 and "exif" in im.info:      # an eXIf chunk after the pixels
+            with _Quiet():
+                orientation = im.getexif().get(0x0112, 1)
+        if _pillow_transpose(orientation) is not None:
+            im = im.transpose(_pillow_transpose(orientation))
+        if fmt == "TIFF" and im.mode in ("RGB", "RGBA") and _tiff_bits(im) > 8:
+            notes.append(f"{name}: a {_tiff_bits(im)}-bit colour TIFF is read as 8-bit (Pillow keeps 16 bits "
+                         f"for grayscale only)")
+        loaded = _from_pillow(im, name, fmt, gray=gray, alpha=alpha, notes=notes)
+        loaded.source = path
+        return loaded
 
 
 def _frame_count(im) -> int:
