@@ -372,30 +372,47 @@ def _check_size(im, path: str) -> None:
     check_pixels(h, w, len(im.getbands()), what=f"{path}: image")
 
 
+def _raw_encoder_checked() -> bool:
+    """Whether this Pillow is one the quick path of :func:`_eight_bit_pixels` was checked for."""
+    import PIL
+
+    from ._private_api import PILLOW_CHECKED, checked
+
+    return checked(PIL.__version__, PILLOW_CHECKED) and hasattr(_pillow()[0], "_getencoder")
+
+
 def _eight_bit_pixels(im) -> np.ndarray:
     """An 8-bit image's pixels as a (read-only) uint8 array, (H, W) or (H, W, bands).
 
     np.asarray(im) goes through tobytes(), which runs Pillow's raw encoder in 64 KiB pieces and
     joins them; one run over the whole image skips the join's copy: 42 ms instead of 66 ms for
-    12 MP RGB here. Any surprise from Pillow (the encoder is Pillow's own API for its plugins)
-    falls back to np.asarray.
+    12 MP RGB here. ``Image._getencoder`` is Pillow's private API for its plugins: it is used only
+    on the Pillow versions it was checked for (``convcli._private_api.PILLOW_CHECKED``), and any
+    surprise from it falls back to np.asarray.
     """
+    if _raw_encoder_checked():
+        try:
+            return _raw_encode(im)
+        except Exception:
+            pass
+    return np.asarray(im, dtype=np.uint8)
+
+
+def _raw_encode(im) -> np.ndarray:
+    """The quick path of :func:`_eight_bit_pixels`: Pillow's raw encoder run once over the whole
+    image (private API: only on a checked Pillow). Raises on anything but the whole image."""
     Image, _ = _pillow()
     w, h = im.size
     bands = len(im.getbands())
+    encoder = Image._getencoder(im.mode, "raw", im.mode)
     try:
-        encoder = Image._getencoder(im.mode, "raw", im.mode)
-        try:
-            encoder.setimage(im.im, (0, 0, w, h))
-            _, status, data = encoder.encode(w * h * bands)
-        finally:
-            encoder.cleanup()
-        if status != 1 or len(data) != w * h * bands:
-            raise ValueError("partial encode")
-        arr = np.frombuffer(data, dtype=np.uint8)
-    except Exception:
-        return np.asarray(im, dtype=np.uint8)
-    return arr.reshape((h, w) if bands == 1 else (h, w, bands))
+        encoder.setimage(im.im, (0, 0, w, h))
+        _, status, data = encoder.encode(w * h * bands)
+    finally:
+        encoder.cleanup()
+    if status != 1 or len(data) != w * h * bands:
+        raise ValueError("partial encode")
+    return np.frombuffer(data, dtype=np.uint8).reshape((h, w) if bands == 1 else (h, w, bands))
 
 
 def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str, notes: list[str] | None = None) -> Loaded:
