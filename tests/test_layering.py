@@ -173,9 +173,9 @@ def _layer(module: str) -> int | None:
 
 
 def test_the_graph_sees_function_level_and_relative_imports():
-    # kernels parses matrices (a relative import at the top); the CLI entry imports safeio inside main()
+    # kernels parses matrices (a relative import at the top); limits imports safeio inside from_env()
     assert "convcli.matrices" in GRAPH["convcli.kernels"]
-    assert "convcli.safeio" in GRAPH["convcli.cli"]
+    assert "convcli.safeio" in GRAPH["convcli.limits"]
     # "from .. import _numba_env" inside ops is the module, not the package
     assert "convcli._numba_env" in GRAPH["convcli.ops.conv"] and "convcli" not in GRAPH["convcli.ops.conv"]
 
