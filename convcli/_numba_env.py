@@ -9,11 +9,13 @@ typing and lowering module it has (linear algebra, random, typed containers, ...
 of a 1.5 s run here, though a cached kernel needs none of it, only the runtime (NRT) its
 allocations call into. ``fast_cache_loads`` skips that refresh for cache *loads*; a kernel that
 must be compiled still gets the full refresh from Numba's compiler. Any failure on the quick
-path falls back to Numba's own load. CONVCLI_NUMBA_FAST_LOAD=0 turns it off.
+path falls back to Numba's own load. CONVCLI_NUMBA_FAST_LOAD=0 turns it off; a Numba outside the
+versions it was checked for (convcli/_private_api.py) never gets it.
 """
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 
@@ -41,26 +43,39 @@ def configure_numba_cache() -> None:
             return
 
 
-# how many kernels came from the cache by the quick path (the tests check that it is taken)
-fast_loads = 0
-
-
 def fast_cache_loads() -> bool:
-    """Load cached kernels without Numba's full compiler refresh; True if the quick path is in place."""
+    """Load cached kernels without Numba's full compiler refresh; True if the quick path is in place.
+
+    It replaces a private method of Numba's (``Cache.load_overload``), so it is installed only on
+    the Numba versions it was checked for (``convcli._private_api.NUMBA_CHECKED``) and only when the
+    private names it calls are there; anywhere else Numba loads its cache its own way.
+    """
     if os.environ.get("CONVCLI_NUMBA_FAST_LOAD", "1") == "0":
         return False
+    import numba
     from numba.core import caching
-    from numba.core.runtime import rtsys
 
+    from ._private_api import NUMBA_CHECKED, checked
+
+    if not checked(numba.__version__, NUMBA_CHECKED):
+        return False      # a Numba nobody has checked the quick path against: leave it alone
     cache_class = caching.Cache
-    full_load = cache_class.load_overload
-    if getattr(full_load, "convcli_quick", False):
+    if getattr(cache_class.load_overload, "convcli_quick", False):
         return True
     if not all(hasattr(cache_class, name) for name in ("_load_overload", "_guard_against_spurious_io_errors")):
         return False      # a Numba whose cache is laid out differently: leave it alone
+    cache_class.load_overload = _quick_load(cache_class.load_overload)
+    return True
+
+
+def _quick_load(full_load):
+    """``Cache.load_overload`` without ``target_context.refresh()`` for a kernel found in the cache;
+    anything else (not cached, any failure) goes to Numba's own ``full_load``. The wrapper counts
+    its quick loads in ``convcli_loads``: it is installed into Numba's class, process-wide by
+    Numba's design, and the count lives with it rather than in a global of convcli's."""
+    from numba.core.runtime import rtsys
 
     def load_overload(self, sig, target_context):
-        global fast_loads
         try:
             rtsys.initialize(target_context)      # the runtime the kernels' allocations call
             with self._guard_against_spurious_io_errors():
@@ -69,12 +84,28 @@ def fast_cache_loads() -> bool:
             result = None
         if result is None:       # not cached, or the quick path failed: Numba's own way
             return full_load(self, sig, target_context)
-        fast_loads += 1
+        load_overload.convcli_loads += 1
         return result
 
     load_overload.convcli_quick = True
-    cache_class.load_overload = load_overload
-    return True
+    load_overload.convcli_loads = 0
+    load_overload.__wrapped__ = full_load
+    return load_overload
+
+
+def quick_loads() -> int:
+    """How many kernels came from the cache by the quick path in this process (the tests check
+    that it is taken)."""
+    caching = sys.modules.get("numba.core.caching")
+    if caching is None:
+        return 0
+    return getattr(caching.Cache.load_overload, "convcli_loads", 0)
+
+
+def __getattr__(name: str):
+    if name == "fast_loads":          # the count by its older name
+        return quick_loads()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 configure_numba_cache()

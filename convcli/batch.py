@@ -8,6 +8,7 @@ don't stop the batch, atomic writes. No Typer or Rich here: the CLI and scripts 
 """
 from __future__ import annotations
 
+import contextvars
 import errno
 import glob
 import os
@@ -319,7 +320,7 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
         def submit_next() -> None:
             rec = next(queue, None)
             if rec is not None:
-                loads.append((rec, pool.submit(load, rec), time.perf_counter()))
+                loads.append((rec, pool.submit(contextvars.copy_context().run, load, rec), time.perf_counter()))
 
         try:
             for _ in range(jobs):
@@ -352,7 +353,7 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                         with lock:
                             on_record(rec)
                     continue
-                saves.append((rec, pool.submit(save, rec, loaded, out, started)))
+                saves.append((rec, pool.submit(contextvars.copy_context().run, save, rec, loaded, out, started)))
                 _drain(saves, on_record, lock, keep=jobs)
             _drain(saves, on_record, lock, keep=0)
         except KeyboardInterrupt:

@@ -5,7 +5,6 @@ shape (H, W) for one channel and (H, W, C) for several. Outputs are chosen by fi
 """
 from __future__ import annotations
 
-import codecs
 import io
 import os
 import stat
@@ -17,9 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, LimitError, ParameterError
-from .kernels import MAX_KERNEL_SIDE, parse_matrix_text
 from .limits import check_pixels, max_pixels
-from .safeio import open_for_read, read_bounded, warn
+from .matrices import (  # noqa: F401  (input_cap, sniff, PREFIX_BYTES: part of this module's API)
+    PREFIX_BYTES, input_cap, matrix_from_bytes, matrix_kind, load_matrix_file, open_input, parse_matrix_text,
+    read_stream, sniff)
+from .safeio import read_bounded, warn
 
 IMAGE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
               ".bmp": "BMP", ".webp": "WEBP"}
@@ -74,20 +75,12 @@ class Loaded:
 
 # ---------------------------------------------------------------------------------------- reading
 #
-# Every byte convcli reads itself goes through safeio.read_bounded with a cap known beforehand:
-# stdin, FIFOs and devices given as inputs, .npy/.csv/.txt matrices and kernel files. Regular
-# image files are handed to Pillow by name: Pillow reads only what their header promises, and the
-# pixel limit is checked on that header before anything is decoded.
-
-BYTES_PER_PIXEL = 16          # four float32 channels: the most an input holds per pixel uncompressed
-HEADER_ALLOWANCE = 1 << 20    # room for headers, metadata, comments
-PREFIX_BYTES = 64 << 10       # what is read first to tell the kind of a stream
-
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
-                b"II+\x00", b"MM\x00+")
-_NPY_MAGIC = b"\x93NUMPY"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_UTF8_BOM = b"\xef\xbb\xbf"
+# Every byte convcli reads itself goes through safeio.read_bounded with a cap known beforehand
+# (convcli.matrices.read_stream): stdin, FIFOs and devices given as inputs, .npy/.csv/.txt
+# matrices and kernel files. Regular image files are handed to Pillow by name: Pillow reads only
+# what their header promises, and the pixel limit is checked on that header before anything is
+# decoded. Matrices are parsed by convcli.matrices (NumPy only); this module adds Pillow's
+# opinion on streams whose first bytes are of no common kind.
 
 # Pillow's remarks about damaged files ("Tag data larger than file") are warnings: they are
 # silenced, and its decompression-bomb warning made an error, inside warnings.catch_warnings().
@@ -95,7 +88,8 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 # once (the second would restore the first one's "ignore everything" for good), and convcli's own
 # warnings are emitted under the same lock so that no other thread's "ignore" swallows them.
 # Only Pillow's header parsing runs under the lock (it is where those warnings come from);
-# decoding the pixels does not.
+# decoding the pixels does not. The lock is this module's one piece of process-wide state, and it
+# must be: the warnings filters it guards are process-wide too.
 _WARNINGS_LOCK = threading.Lock()
 
 
@@ -103,13 +97,6 @@ def _pillow():
     from PIL import Image, ImageOps
 
     return Image, ImageOps
-
-
-def input_cap() -> int:
-    """The most bytes convcli reads from one stream or matrix file: 16 per pixel of the pixel limit
-    (an (H, W, 4) float32 array at the limit) plus 1 MiB for headers. 1.4 GB at the default limit;
-    ``--max-pixels`` scales it."""
-    return BYTES_PER_PIXEL * max_pixels() + HEADER_ALLOWANCE
 
 
 def _emit(messages: list[str]) -> None:
@@ -142,26 +129,6 @@ def _display_name(path: str) -> str:
     return "stdin" if path == "-" else path
 
 
-def sniff(prefix: bytes) -> str | None:
-    """What a stream's first bytes say it is: "npy", "image", "text", or None."""
-    if prefix.startswith(_NPY_MAGIC):
-        return "npy"
-    if prefix.startswith(_IMAGE_MAGIC) or (prefix[:4] == b"RIFF" and prefix[8:12] == b"WEBP"):
-        return "image"
-    if prefix.startswith(_UTF16_BOMS):
-        return "text"
-    body = prefix[len(_UTF8_BOM):] if prefix.startswith(_UTF8_BOM) else prefix
-    if b"\x00" in body:
-        return None
-    try:
-        text = codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
-    except UnicodeDecodeError:
-        return None
-    # a grid starts with a number or a comment; other text (a PPM's "P5" header) is for Pillow to try
-    start = text.lstrip()[:1]
-    return "text" if not start or start in "0123456789+-.#nNiI" else None
-
-
 def _sniff_with_pillow(prefix: bytes) -> str | None:
     """The first bytes of a stream that are none of the common kinds: an image only if Pillow
     recognises its header in them (PPM, TGA, ICO ...)."""
@@ -173,95 +140,6 @@ def _sniff_with_pillow(prefix: bytes) -> str | None:
         return None
 
 
-class _Replay:
-    """A binary file object that returns ``prefix`` first, then the rest of ``fh``."""
-
-    def __init__(self, prefix: bytes, fh):
-        self._prefix, self._fh = prefix, fh
-
-    def read(self, n: int = -1) -> bytes:
-        if self._prefix:
-            chunk = self._prefix if n < 0 else self._prefix[:n]
-            self._prefix = self._prefix[len(chunk):]
-            return chunk
-        return self._fh.read(n)
-
-
-def _read_prefix(fh, n: int, name: str, what: str) -> bytes:
-    chunks, total = [], 0
-    try:
-        while total < n:
-            chunk = fh.read(n - total)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
-    return b"".join(chunks)
-
-
-def _read_stream(fh, name: str, *, what: str, kind: str | None = None, size: int | None = None,
-                 empty: str = "file is empty") -> tuple[str, bytes]:
-    """Read a whole stream (stdin, a FIFO, a device, a regular file of ``size`` bytes) with the
-    input cap and say what it holds. ``kind`` (from the file's extension) skips the sniffing.
-
-    The kind is decided from the first 64 KiB: a stream that starts like nothing convcli reads
-    (/dev/zero, random bytes) is refused at once; a .npy header is checked against the limits
-    before its data is read.
-    """
-    cap = input_cap()
-    if size is not None and size > cap:
-        raise LimitError(f"{name}: {what} is {size:,} bytes, over the limit of {cap:,} bytes "
-                         f"(16 per pixel of --max-pixels, plus 1 MiB)")
-    prefix = _read_prefix(fh, min(PREFIX_BYTES, cap + 1), name, what)
-    if not prefix:
-        raise InputError(f"{name}: {empty}")
-    found = kind or sniff(prefix) or _sniff_with_pillow(prefix)
-    if found is None:
-        # nothing can decode it, however long it is: read on without keeping it, only to say which
-        # it is, over the cap (/dev/zero: exit 6) or a short file of no known kind (exit 3)
-        _drain(fh, cap - len(prefix), cap, name, what)
-        raise InputError(f"{name}: not an image (PNG, JPEG, TIFF, BMP, WebP, GIF), a .npy array or a text "
-                         f"matrix: its first bytes are none of these")
-    if found == "npy":
-        head = _npy_header(prefix, name, what)
-        cap = max(cap, head.end)
-    try:
-        data = read_bounded(name, cap, what=what, fileobj=_Replay(prefix, fh))
-    except LimitError as exc:
-        raise LimitError(f"{exc} (16 bytes per pixel of --max-pixels, plus 1 MiB)") from None
-    return found, data
-
-
-def _drain(fh, left: int, cap: int, name: str, what: str) -> None:
-    """Read ``fh`` to its end and throw the bytes away; LimitError once more than ``left`` came."""
-    total = 0
-    try:
-        while total <= left:
-            chunk = fh.read(min(1 << 20, left + 1 - total))
-            if not chunk:
-                return
-            total += len(chunk)
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read {what} ({exc.strerror or exc})") from None
-    raise LimitError(f"{name}: {what} is more than {cap:,} bytes, over the limit; refusing to read on "
-                     f"(16 bytes per pixel of --max-pixels, plus 1 MiB)")
-
-
-def _open_input(path: str, what: str):
-    """Open ``path`` for reading (any kind of file but a directory, not an empty regular file):
-    (file object, stat)."""
-    return open_for_read(path, what, allow_empty=False)
-
-
-def _read_path(path: str, *, what: str, kind: str | None = None) -> tuple[str, bytes]:
-    fh, st = _open_input(path, what)
-    with fh:
-        return _read_stream(fh, path, what=what, kind=kind,
-                            size=st.st_size if stat.S_ISREG(st.st_mode) else None)
-
-
 def read_stdin(fileobj=None) -> bytes:
     """All of stdin (or ``fileobj``), read with the input cap; refused early when its first
     bytes are no kind of input convcli reads."""
@@ -270,107 +148,7 @@ def read_stdin(fileobj=None) -> bytes:
         fileobj = getattr(stream, "buffer", None)
         if fileobj is None:
             raise InputError("stdin: not available to read from")
-    return _read_stream(fileobj, "stdin", what="input", empty="no data on stdin")[1]
-
-
-def _matrix_kind(path: str) -> str | None:
-    ext = os.path.splitext(path)[1].lower()
-    return "npy" if ext == ".npy" else "text" if ext in (".csv", ".txt") else None
-
-
-def load_array_file(path: str, what: str = "input") -> np.ndarray:
-    """Load a ``.npy`` (never with pickles), ``.csv`` or ``.txt`` file as a float32 array.
-
-    Any kind of file: a FIFO or a device is read the same way as a regular file, with the input
-    cap. A file whose extension says nothing is told by its content (.npy magic, else text).
-    """
-    found, data = _read_path(path, what=what, kind=_matrix_kind(path))
-    if found == "image":
-        raise InputError(f"{path}: {what} is an image, not a matrix (.npy, .csv or .txt)")
-    return matrix_from_bytes(data, found, path, what)
-
-
-def matrix_from_bytes(data: bytes, kind: str, name: str, what: str = "input") -> np.ndarray:
-    """A .npy (``kind`` "npy") or text grid ("text") held in ``data``, as a float32 array."""
-    if kind == "npy":
-        return _npy_from_bytes(data, name, what)
-    return _text_matrix(data, name, what)
-
-
-def _text_matrix(data: bytes, name: str, what: str) -> np.ndarray:
-    """A text grid: UTF-8 (a spreadsheet's byte-order mark is skipped) or UTF-16 with its BOM."""
-    try:
-        if data.startswith(_UTF16_BOMS):
-            text = data.decode("utf-16")
-        else:
-            text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: {what} is not a text file of numbers") from None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    def check_size(rows: int, cols: int) -> None:
-        # before a float is made of any value: a 1 GB grid costs 30 s and GBs of Python floats
-        if what == "input":
-            check_pixels(rows, cols, 1, what=f"{name}: input")
-        elif max(rows, cols) > MAX_KERNEL_SIDE:
-            raise InputError(f"{name}: {what} is {rows}×{cols}; the limit is {MAX_KERNEL_SIDE} per side")
-
-    return parse_matrix_text("\n".join(lines), f"{name}", allow_nonfinite=True, check_size=check_size)
-
-
-@dataclass
-class _NpyHeader:
-    shape: tuple
-    fortran: bool
-    dtype: np.dtype
-    start: int                 # offset of the data
-    need: int                  # bytes of data the header declares
-
-    @property
-    def end(self) -> int:
-        return self.start + self.need
-
-
-def _npy_header(data: bytes, name: str, what: str) -> _NpyHeader:
-    """Read a .npy header only (from the file's first bytes) and refuse, before NumPy allocates
-    anything, an array that holds objects, is over the pixel limit, or is not real numbers."""
-    fmt = np.lib.format
-    fh = io.BytesIO(data)
-    try:
-        version = fmt.read_magic(fh)
-        if version not in ((1, 0), (2, 0), (3, 0)):
-            raise ValueError(f"unsupported .npy version {version[0]}.{version[1]}")
-        # version 3.0 differs from 2.0 only in allowing UTF-8 in field names (refused below anyway)
-        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-        shape, fortran, dtype = reader(fh)
-        start = fh.tell()
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{name}: not a valid .npy {what} ({reason})") from None
-    if dtype.hasobject:
-        raise InputError(f"{name}: {what} holds Python objects (a pickled array); refusing to load it")
-    if dtype.kind not in "biuf" or dtype.fields is not None:
-        raise InputError(f"{name}: {what} must hold real numbers, got dtype {dtype}")
-    if len(shape) in (2, 3):
-        check_pixels(shape[0], shape[1], shape[2] if len(shape) == 3 else 1, what=f"{name}: {what}")
-    values = int(np.prod(shape, dtype=object)) if shape else 1
-    if values > 4 * max_pixels():
-        raise LimitError(f"{name}: {what} declares shape {tuple(shape)} = {values:,} values, over the limit of "
-                         f"{4 * max_pixels():,}; raise it with --max-pixels if you mean it")
-    return _NpyHeader(tuple(shape), bool(fortran), dtype, start, values * dtype.itemsize)
-
-
-def _npy_from_bytes(data: bytes, name: str, what: str) -> np.ndarray:
-    """The array of a .npy held in ``data``, without np.load: nothing is ever unpickled, and the
-    header is checked (limits, dtype) before the float32 copy is allocated."""
-    head = _npy_header(data, name, what)
-    have = len(data) - head.start
-    if have < head.need:
-        raise InputError(f"{name}: truncated .npy {what}: its header declares shape {head.shape} "
-                         f"({head.need:,} bytes of data) but the file holds {max(have, 0):,}")
-    count = head.need // head.dtype.itemsize if head.dtype.itemsize else 0
-    flat = np.frombuffer(data, dtype=head.dtype, count=count, offset=head.start)
-    arr = flat.reshape(head.shape[::-1]).T if head.fortran else flat.reshape(head.shape)
-    return arr.astype(np.float32)
+    return read_stream(fileobj, "stdin", what="input", empty="no data on stdin", sniff_more=_sniff_with_pillow)[1]
 
 
 def load_matrix_text(text: str) -> Loaded:
@@ -405,14 +183,14 @@ def load_input(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
             data = read_stdin()
         return _load_bytes(data, "-", gray=gray, alpha=alpha)
     if data is not None:
-        return _load_bytes(data, path, gray=gray, alpha=alpha, kind=_matrix_kind(path))
-    fh, st = _open_input(path, "input")
+        return _load_bytes(data, path, gray=gray, alpha=alpha, kind=matrix_kind(path))
+    fh, st = open_input(path, "input")
     with fh:
         if not stat.S_ISREG(st.st_mode):            # a FIFO, a device: read it once, with the cap
-            found, raw = _read_stream(fh, path, what="input", kind=_matrix_kind(path))
+            found, raw = read_stream(fh, path, what="input", kind=matrix_kind(path), sniff_more=_sniff_with_pillow)
             return _load_bytes(raw, path, gray=gray, alpha=alpha, kind=found)
-    if _matrix_kind(path):
-        return _matrix_loaded(load_array_file(path), path, gray)
+    if matrix_kind(path):
+        return _matrix_loaded(load_matrix_file(path), path, gray)
     return load_image(path, gray=gray, alpha=alpha)
 
 
@@ -434,44 +212,10 @@ def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
         raise ParameterError(f"alpha must be one of {', '.join(ALPHA_MODES)}, got {alpha!r}")
     Image, _ = _pillow()
     name = _display_name(path)
-    if data is None:
-        fh, st = _open_input(path, "input")
-        with fh:
-            if not stat.S_ISREG(st.st_mode):
-                data = _read_stream(fh, path, what="input")[1]
-    elif not data:
-        raise InputError(f"{name}: no data")
-    Image.MAX_IMAGE_PIXELS = max_pixels()
+    data = _image_bytes(path, name, data)
     notes: list[str] = []
     try:
-        src = io.BytesIO(data) if data is not None else path
-        with _Quiet():
-            im = Image.open(src)
-        with im:
-            with _Quiet():
-                _check_size(im, name)
-                fmt = im.format or "?"
-                frames = _frame_count(im)
-                im.seek(0)
-                orientation = im.getexif().get(0x0112, 1) if fmt != "PNG" or "exif" in im.info else 1
-            if frames > 1:
-                notes.append(f"{name}: {fmt} has {frames} frames; only the first is used")
-            if fmt == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
-                loaded = _sixteen_bit_png(im, path, name, data, gray=gray, alpha=alpha, notes=notes)
-                if loaded is not None:
-                    _emit(notes)
-                    return loaded
-            im.load()
-            if fmt == "PNG" and orientation == 1 and "exif" in im.info:      # an eXIf chunk after the pixels
-                with _Quiet():
-                    orientation = im.getexif().get(0x0112, 1)
-            if _pillow_transpose(orientation) is not None:
-                im = im.transpose(_pillow_transpose(orientation))
-            if fmt == "TIFF" and im.mode in ("RGB", "RGBA") and _tiff_bits(im) > 8:
-                notes.append(f"{name}: a {_tiff_bits(im)}-bit colour TIFF is read as 8-bit (Pillow keeps 16 bits "
-                             f"for grayscale only)")
-            loaded = _from_pillow(im, name, fmt, gray=gray, alpha=alpha, notes=notes)
-            loaded.source = path
+        loaded = _decode(path, name, data, gray=gray, alpha=alpha, notes=notes)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LimitError(f"{name}: image is larger than the limit of {max_pixels():,} pixels "
                          f"(a possible decompression bomb); raise it with --max-pixels") from None
@@ -488,6 +232,60 @@ def load_image(path: str, *, gray: bool = False, alpha: str = "keep", data: byte
         raise LimitError(f"{name}: not enough memory to decode this image") from None
     _emit(notes)
     return loaded
+
+
+def _image_bytes(path: str, name: str, data: bytes | None) -> bytes | None:
+    """What Pillow decodes: ``data`` when given, a stream's content (read once, with the cap), or
+    None for a regular file (Pillow reads it by name, only as far as its header promises)."""
+    if data is not None:
+        if not data:
+            raise InputError(f"{name}: no data")
+        return data
+    fh, st = open_input(path, "input")
+    with fh:
+        if not stat.S_ISREG(st.st_mode):
+            return read_stream(fh, path, what="input", sniff_more=_sniff_with_pillow)[1]
+    return None
+
+
+def _open_image(src):
+    """Image.open with Pillow's own bomb check at this run's pixel limit. Pillow keeps its limit in
+    a module global: it is set from the run's limit under the lock that serialises header parsing,
+    so the check in Image.open sees this run's value; convcli's own check (_check_size) follows."""
+    Image, _ = _pillow()
+    with _Quiet():
+        Image.MAX_IMAGE_PIXELS = max_pixels()
+        return Image.open(src)
+
+
+def _decode(path: str, name: str, data: bytes | None, *, gray: bool, alpha: str, notes: list[str]) -> Loaded:
+    """The pixels of an image (``data``, or the file ``path``), upright, with the lossy reads in ``notes``."""
+    im = _open_image(io.BytesIO(data) if data is not None else path)
+    with im:
+        with _Quiet():
+            _check_size(im, name)
+            fmt = im.format or "?"
+            frames = _frame_count(im)
+            im.seek(0)
+            orientation = im.getexif().get(0x0112, 1) if fmt != "PNG" or "exif" in im.info else 1
+        if frames > 1:
+            notes.append(f"{name}: {fmt} has {frames} frames; only the first is used")
+        if fmt == "PNG" and im.mode in ("RGB", "RGBA", "LA"):
+            loaded = _sixteen_bit_png(im, path, name, data, gray=gray, alpha=alpha, notes=notes)
+            if loaded is not None:
+                return loaded
+        im.load()
+        if fmt == "PNG" and orientation == 1 and "exif" in im.info:      # an eXIf chunk after the pixels
+            with _Quiet():
+                orientation = im.getexif().get(0x0112, 1)
+        if _pillow_transpose(orientation) is not None:
+            im = im.transpose(_pillow_transpose(orientation))
+        if fmt == "TIFF" and im.mode in ("RGB", "RGBA") and _tiff_bits(im) > 8:
+            notes.append(f"{name}: a {_tiff_bits(im)}-bit colour TIFF is read as 8-bit (Pillow keeps 16 bits "
+                         f"for grayscale only)")
+        loaded = _from_pillow(im, name, fmt, gray=gray, alpha=alpha, notes=notes)
+        loaded.source = path
+        return loaded
 
 
 def _frame_count(im) -> int:
@@ -574,30 +372,47 @@ def _check_size(im, path: str) -> None:
     check_pixels(h, w, len(im.getbands()), what=f"{path}: image")
 
 
+def _raw_encoder_checked() -> bool:
+    """Whether this Pillow is one the quick path of :func:`_eight_bit_pixels` was checked for."""
+    import PIL
+
+    from ._private_api import PILLOW_CHECKED, checked
+
+    return checked(PIL.__version__, PILLOW_CHECKED) and hasattr(_pillow()[0], "_getencoder")
+
+
 def _eight_bit_pixels(im) -> np.ndarray:
     """An 8-bit image's pixels as a (read-only) uint8 array, (H, W) or (H, W, bands).
 
     np.asarray(im) goes through tobytes(), which runs Pillow's raw encoder in 64 KiB pieces and
     joins them; one run over the whole image skips the join's copy: 42 ms instead of 66 ms for
-    12 MP RGB here. Any surprise from Pillow (the encoder is Pillow's own API for its plugins)
-    falls back to np.asarray.
+    12 MP RGB here. ``Image._getencoder`` is Pillow's private API for its plugins: it is used only
+    on the Pillow versions it was checked for (``convcli._private_api.PILLOW_CHECKED``), and any
+    surprise from it falls back to np.asarray.
     """
+    if _raw_encoder_checked():
+        try:
+            return _raw_encode(im)
+        except Exception:
+            pass
+    return np.asarray(im, dtype=np.uint8)
+
+
+def _raw_encode(im) -> np.ndarray:
+    """The quick path of :func:`_eight_bit_pixels`: Pillow's raw encoder run once over the whole
+    image (private API: only on a checked Pillow). Raises on anything but the whole image."""
     Image, _ = _pillow()
     w, h = im.size
     bands = len(im.getbands())
+    encoder = Image._getencoder(im.mode, "raw", im.mode)
     try:
-        encoder = Image._getencoder(im.mode, "raw", im.mode)
-        try:
-            encoder.setimage(im.im, (0, 0, w, h))
-            _, status, data = encoder.encode(w * h * bands)
-        finally:
-            encoder.cleanup()
-        if status != 1 or len(data) != w * h * bands:
-            raise ValueError("partial encode")
-        arr = np.frombuffer(data, dtype=np.uint8)
-    except Exception:
-        return np.asarray(im, dtype=np.uint8)
-    return arr.reshape((h, w) if bands == 1 else (h, w, bands))
+        encoder.setimage(im.im, (0, 0, w, h))
+        _, status, data = encoder.encode(w * h * bands)
+    finally:
+        encoder.cleanup()
+    if status != 1 or len(data) != w * h * bands:
+        raise ValueError("partial encode")
+    return np.frombuffer(data, dtype=np.uint8).reshape((h, w) if bands == 1 else (h, w, bands))
 
 
 def _from_pillow(im, path: str, fmt: str, *, gray: bool, alpha: str, notes: list[str] | None = None) -> Loaded:

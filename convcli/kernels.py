@@ -4,7 +4,8 @@ A spec is one of:
 
 * a name, optionally with parameters after a colon: ``sobel-x``, ``box:5``, ``gaussian:7,1.5``;
 * an inline matrix, rows separated by ``;`` and values by ``,`` or spaces: ``"1,0,-1;1,0,-1;1,0,-1"``;
-* a file: ``.npy`` (2-D kernel, or 4-D PyTorch weight), ``.csv`` or ``.txt`` (2-D).
+* a file: ``.npy`` (2-D kernel, or 4-D PyTorch weight), ``.csv`` or ``.txt`` (2-D), read by
+  :mod:`convcli.matrices` (NumPy only: kernels never need Pillow).
 
 Kernels are ``float32``. Sign conventions follow OpenCV and scikit-image: ``sobel-x`` is
 positive where the image gets brighter from left to right. The slides' ``vertical-edge``
@@ -22,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError, ParameterError
+from .matrices import NUMBER, load_matrix_file, parse_matrix_text
 
 MAX_KERNEL_SIDE = 1025
 
@@ -106,43 +108,6 @@ NAMED_KERNELS: dict[str, NamedKernel] = {k.name: k for k in [
     NamedKernel("horizontal-edge", "the slides' filter turned: columns 1 0 -1", _const(HORIZONTAL_EDGE)),
 ]}
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-
-
-def parse_matrix_text(text: str, what: str = "matrix", *, allow_nonfinite: bool = False,
-                      check_size: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Parse ``"1,0,-1;1,0,-1"`` (or newline-separated rows, commas or spaces between values).
-
-    A leading byte-order mark (a spreadsheet's UTF-8 CSV) is skipped. ``check_size(rows, columns)``
-    runs once the rows are split and before any value is parsed (a file's size limit).
-    """
-    rows = [r for r in re.split(r"[;\n]", text.lstrip("\ufeff").strip()) if r.strip()]
-    if not rows:
-        raise InputError(f"{what} is empty")
-    if check_size is not None:
-        check_size(len(rows), len([t for t in re.split(r"[,\s]+", rows[0].strip()) if t]))
-    parsed: list[list[float]] = []
-    for i, row in enumerate(rows, start=1):
-        tokens = [t for t in re.split(r"[,\s]+", row.strip()) if t]
-        if not tokens:
-            raise InputError(f"{what}: row {i} is empty")
-        values = []
-        for t in tokens:
-            low = t.lower()
-            if _NUMBER.match(t):
-                values.append(float(t))
-            elif allow_nonfinite and low.lstrip("+-") in ("nan", "inf", "infinity"):
-                values.append(float(low))
-            else:
-                raise InputError(f"{what}: row {i} has a value that is not a number: {t!r}")
-        parsed.append(values)
-    width = len(parsed[0])
-    for i, values in enumerate(parsed, start=1):
-        if len(values) != width:
-            raise InputError(f"{what} is ragged: row 1 has {width} values but row {i} has {len(values)}")
-    return np.array(parsed, dtype=np.float32)
-
-
 def _parse_named(spec: str) -> np.ndarray | None:
     name, _, args = spec.partition(":")
     entry = NAMED_KERNELS.get(name.strip().lower())
@@ -152,7 +117,7 @@ def _parse_named(spec: str) -> np.ndarray | None:
     if args.strip():
         for tok in args.split(","):
             tok = tok.strip()
-            if not _NUMBER.match(tok):
+            if not NUMBER.match(tok):
                 raise ParameterError(f"kernel {entry.name}: parameter {tok!r} is not a number")
             values.append(float(tok))
     if len(values) > entry.max_params:
@@ -163,10 +128,10 @@ def _parse_named(spec: str) -> np.ndarray | None:
 
 
 def load_kernel_file(path: str) -> np.ndarray:
-    from .imageio import load_array_file  # local import: kernels stay importable without Pillow
-
+    """A kernel from a .npy/.csv/.txt file (NumPy only, read with the input cap); a bad file is a
+    bad parameter."""
     try:
-        arr = load_array_file(path, what="kernel file")
+        arr = load_matrix_file(path, what="kernel file", max_side=MAX_KERNEL_SIDE)
     except InputError as exc:
         raise ParameterError(str(exc)) from None
     return arr

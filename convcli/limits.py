@@ -7,6 +7,7 @@ The default pixel limit is Pillow's (89,478,485 pixels, about 9459×9459). Raise
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 
 from .errors import LimitError, ParameterError
 
@@ -32,26 +33,30 @@ def from_env() -> int | None:
     return int(text)
 
 
-_max_pixels: int | None = None       # set by --max-pixels / set_max_pixels; None: env or default
+# The limit set by --max-pixels / set_max_pixels (None: the environment's or the default). A context
+# variable, not a module global: each CLI run works in its own context (and the batch's I/O threads
+# in copies of it), so a run's limit goes with the run, and two runs in one process never see each
+# other's. A thread started without a copy of the context sees None: the environment's or the default.
+_MAX_PIXELS: ContextVar[int | None] = ContextVar("convcli_max_pixels", default=None)
 
 
 def override() -> int | None:
     """The limit set by --max-pixels / set_max_pixels (None: the environment's or the default)."""
-    return _max_pixels
+    return _MAX_PIXELS.get()
 
 
 def max_pixels() -> int:
-    if _max_pixels is not None:
-        return _max_pixels
+    value = _MAX_PIXELS.get()
+    if value is not None:
+        return value
     return from_env() or DEFAULT_MAX_PIXELS
 
 
 def set_max_pixels(value: int | None) -> None:
-    """Set the limit (None: back to CONVCLI_MAX_PIXELS or the default)."""
-    global _max_pixels
+    """Set the limit for this context (None: back to CONVCLI_MAX_PIXELS or the default)."""
     if value is not None and not 1 <= int(value) <= _LARGEST:
         raise ParameterError(f"the pixel limit must be from 1 to {_LARGEST}, got {value}")
-    _max_pixels = None if value is None else int(value)
+    _MAX_PIXELS.set(None if value is None else int(value))
 
 
 def human_bytes(n: float) -> str:

@@ -11,6 +11,7 @@ import os
 import stat
 import tempfile
 import warnings
+from contextvars import ContextVar
 
 from .errors import ConvcliWarning, InputError, LimitError
 
@@ -122,44 +123,66 @@ class _Run:
         self.staged: list[tuple[str, str]] = []          # (temp, target) waiting for commit()
 
 
-_run = _Run()
+# The run in progress, per context rather than per process: each CLI invocation runs in its own
+# copy of the context (contextvars.copy_context().run), so its registry vanishes with it, and a run
+# inside a run (the tour's lessons) gets its own.
+#
+# Threads and signals. A thread submitted through contextvars.copy_context().run (the batch's I/O
+# threads) works in a copy of the run's context: the copy holds the same _Run object, so the temp
+# file a worker creates is registered in the very set the run's clean-up empties. A signal handler
+# always runs in the main thread, in whatever context the main thread is in when the signal
+# arrives, which is the run's context (the worker threads only ever hold copies); the handler
+# only raises Interrupted, and the run's own except/finally clauses, still in that context, call
+# remove_temps() and end_run(), which see every temp of the run, the workers' included.
+# A thread started without a copy of the context has no run: it gets a fresh one of its own, which
+# guards only what that thread reads and writes (so never start one for a run's I/O that way).
+_RUN: ContextVar[_Run] = ContextVar("convcli_run")
+
+
+def _current() -> _Run:
+    """This context's run (a Python caller that never began one gets one on first use)."""
+    run = _RUN.get(None)
+    if run is None:
+        run = _Run()
+        _RUN.set(run)
+    return run
 
 
 def begin_run() -> "_Run":
     """Start a fresh run: forget what earlier runs read (side outputs are staged with :func:`defer`).
     Returns the run it replaces (a run inside a run, such as the tour's lessons, hands it back to
     :func:`end_run`)."""
-    global _run
-    outer, _run = _run, _Run()
+    outer = _current()
+    _RUN.set(_Run())
     return outer
 
 
 def defer(path: str | None) -> None:
     """Stage ``path`` (a side output such as a trace export) until the run succeeds."""
     if path and path != "-":
-        _run.deferred_paths.add(_key(path))
+        _current().deferred_paths.add(_key(path))
 
 
 def end_run(*, commit: bool, outer: "_Run | None" = None) -> None:
     """Rename the staged side files into place (``commit``) or drop them; remove stray temps; then
     go back to the ``outer`` run, if any."""
-    global _run
-    staged, _run.staged = _run.staged, []
+    run = _current()
+    staged, run.staged = run.staged, []
     for tmp, target in staged:
         if commit:
             try:
                 os.replace(tmp, target)
-                _run.temps.discard(tmp)
+                run.temps.discard(tmp)
             except OSError:
                 pass
     remove_temps()
     if outer is not None:
-        _run = outer
+        _RUN.set(outer)
 
 
 def remove_temps() -> None:
     """Delete every temporary file of this run that was not renamed into place."""
-    for tmp in list(_run.temps):
+    for tmp in list(_current().temps):
         _drop(tmp)
 
 
@@ -176,12 +199,12 @@ def note_read(path: str) -> None:
     except OSError:
         return
     if stat.S_ISREG(st.st_mode):
-        _run.read[(st.st_dev, st.st_ino)] = path
+        _current().read[(st.st_dev, st.st_ino)] = path
 
 
 def _read_as(st: os.stat_result) -> str | None:
     """The path under which this run read the file ``st`` describes, if it still is that file."""
-    src = _run.read.get((st.st_dev, st.st_ino))
+    src = _current().read.get((st.st_dev, st.st_ino))
     if src is None:
         return None
     try:
@@ -257,14 +280,15 @@ def write_file(path: str, payload: bytes) -> None:
     if how == "stream":
         _stream(path, payload)
         return
+    run = _current()
     tmp = _temp_beside(target, payload, path)
     try:
-        if _key(path) in _run.deferred_paths or _key(target) in _run.deferred_paths:
-            _run.staged.append((tmp, target))
+        if _key(path) in run.deferred_paths or _key(target) in run.deferred_paths:
+            run.staged.append((tmp, target))
             tmp = None
             return
         os.replace(tmp, target)
-        _run.temps.discard(tmp)
+        run.temps.discard(tmp)
         tmp = None
     except OSError as exc:
         raise OutputError(f"{printable(path)}: cannot write ({exc.strerror or exc})") from None
@@ -282,7 +306,7 @@ def _temp_beside(target: str, payload: bytes, path: str) -> str:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcli-", suffix=".part")
-        _run.temps.add(tmp)
+        _current().temps.add(tmp)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
         _copy_mode(tmp, target)
@@ -298,7 +322,7 @@ def _drop(tmp: str) -> None:
         os.unlink(tmp)
     except OSError:
         pass
-    _run.temps.discard(tmp)
+    _current().temps.discard(tmp)
 
 
 def _copy_mode(tmp: str, target: str) -> None:
@@ -367,7 +391,7 @@ class Transaction:
                 os.replace(tmp, target)
             except OSError as exc:
                 raise OutputError(f"{printable(target)}: cannot write ({exc.strerror or exc})") from None
-            _run.temps.discard(tmp)
+            _current().temps.discard(tmp)
         self._staged = []
         for path, payload in self._streams:
             _stream(path, payload)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from ..kernels import NAMED_KERNELS, parse_kernel
-from ..render import make_console, print_matrix
+from ..render import make_console
+from ..render.kernels import print_kernel, print_kernel_list
 from . import app
 
 
@@ -20,23 +20,6 @@ def kernels(
     """List the named kernels, or print one kernel's weights."""
     console = make_console()
     if spec is None:
-        table = Table(title="named kernels (use with -k NAME or -k NAME:PARAMS)", title_justify="left")
-        table.add_column("name")
-        table.add_column("size")
-        table.add_column("what it does")
-        table.add_column("parameters")
-        for entry in NAMED_KERNELS.values():
-            k = entry.make()
-            table.add_row(entry.name, f"{k.shape[0]}×{k.shape[1]}", entry.summary, entry.params or "-")
-        console.print(table)
-        console.print("convcli kernels NAME prints the weights.")
+        print_kernel_list(console, NAMED_KERNELS.values())
         return
-    k = parse_kernel(spec)
-    if k.ndim == 4:
-        console.print(f"4-D weight {k.shape} = (C_out, C_in, kh, kw)")
-        for co in range(k.shape[0]):
-            for ci in range(k.shape[1]):
-                print_matrix(console, k[co, ci], f"[{co}, {ci}]")
-        return
-    print_matrix(console, k, spec)
-    console.print(f"sum of weights: {float(k.sum()):.6g}")
+    print_kernel(console, parse_kernel(spec), spec)

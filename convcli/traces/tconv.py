@@ -47,8 +47,7 @@ def scatter_trace(image: np.ndarray, plan: TConvPlan, result: np.ndarray, *, cha
     h, w = x.shape
     k = plan.kernel
     kh, kw = k.shape
-    (sy, sx), (py, px), (dy, dx) = plan.stride, plan.padding, plan.dilation
-    oh, ow = plan.out_h, plan.out_w
+    dy, dx = plan.dilation
     cells, used = region_cells(h, w, lambda iy, ix: (iy, ix), parse_region(region), (h, w))
     if not cells:
         raise ParameterError(f"no input value in region {used}")
@@ -66,46 +65,62 @@ def scatter_trace(image: np.ndarray, plan: TConvPlan, result: np.ndarray, *, cha
     partials: list[dict] = []
     steps = []
     for iy, ix in cells:
-        v = float(x[iy, ix])
-        written, added, added_terms, terms, parts = [], [], [], [], []
-        cropped = 0
-        for i in range(kh):
-            for j in range(kw):
-                y, xx = iy * sy - py + i * dy, ix * sx - px + j * dx
-                product = np.float32(v) * k[i, j]
-                terms.append(f"{fmt_factor(v)}×{fmt_factor(k[i, j])}")
-                if not (0 <= y < oh and 0 <= xx < ow):
-                    cropped += 1
-                    continue
-                running[(y, xx)] = float(np.float32(running.get((y, xx), bias)) + product)
-                written.append((y, xx))
-                added.append(float(product))
-                added_terms.append(terms[-1])
-                parts.append(f"[{y},{xx}] += {fmt(product)} → {fmt(running[(y, xx)])}")
-        top = (iy * sy - py, ix * sx - px)
-        expr = (f"input[{iy},{ix}] = {fmt(v)}; {fmt(v)} × kernel, top-left tap at output[{top[0]},{top[1]}]: "
-                + ("; ".join(parts) if parts else "nothing lands in the output"))
-        if cropped:
-            expr += f" ({cropped} tap{'s' if cropped != 1 else ''} fall outside: cropped by padding)"
-        move = (f"stamp at output rows {top[0]}..{top[0] + dy * (kh - 1)}, "
-                f"columns {top[1]}..{top[1] + dx * (kw - 1)}")
-        out_pos = written[0] if written else (min(max(top[0], 0), oh - 1), min(max(top[1], 0), ow - 1))
-        steps.append(Step(out_pos, [(iy - r0, ix - c0)], terms, expr, v, move,
-                          out_cells=written, out_products=added, out_terms=added_terms))
+        steps.append(_stamp(plan, (iy, ix), float(x[iy, ix]), bias, running, (r0, c0)))
         partials.append(dict(running))
+    res = result if result.ndim == 2 else result[:, :, channel]
+    return Trace(title="transposed convolution (scatter: each input value × the kernel, added into the output)",
+                 input=view, kernel=GridView(k, f"kernel {kh}×{kw}" + (f", dilation {dy},{dx}" if (dy, dx) != (1, 1) else "")),
+                 operator="×", output_shape=(plan.out_h, plan.out_w), steps=steps, formulas=plan.formulas(),
+                 notes=_scatter_notes(plan, bias, len(cells), total), total_steps=total, output_values=res,
+                 output_title=f"result {plan.out_h}×{plan.out_w}", partial_outputs=partials)
+
+
+def _stamp(plan: TConvPlan, src: tuple[int, int], v: float, bias: float, running: dict, origin: tuple[int, int]) -> Step:
+    """Input value ``v`` at ``src`` times the kernel, added into ``running`` (the output's sums so
+    far, each starting at the bias): the step that shows it."""
+    k = plan.kernel
+    kh, kw = k.shape
+    (sy, sx), (py, px), (dy, dx) = plan.stride, plan.padding, plan.dilation
+    oh, ow = plan.out_h, plan.out_w
+    iy, ix = src
+    written, added, added_terms, terms, parts = [], [], [], [], []
+    cropped = 0
+    for i in range(kh):
+        for j in range(kw):
+            y, xx = iy * sy - py + i * dy, ix * sx - px + j * dx
+            product = np.float32(v) * k[i, j]
+            terms.append(f"{fmt_factor(v)}×{fmt_factor(k[i, j])}")
+            if not (0 <= y < oh and 0 <= xx < ow):
+                cropped += 1
+                continue
+            running[(y, xx)] = float(np.float32(running.get((y, xx), bias)) + product)
+            written.append((y, xx))
+            added.append(float(product))
+            added_terms.append(terms[-1])
+            parts.append(f"[{y},{xx}] += {fmt(product)} → {fmt(running[(y, xx)])}")
+    top = (iy * sy - py, ix * sx - px)
+    expr = (f"input[{iy},{ix}] = {fmt(v)}; {fmt(v)} × kernel, top-left tap at output[{top[0]},{top[1]}]: "
+            + ("; ".join(parts) if parts else "nothing lands in the output"))
+    if cropped:
+        expr += f" ({cropped} tap{'s' if cropped != 1 else ''} fall outside: cropped by padding)"
+    move = (f"stamp at output rows {top[0]}..{top[0] + dy * (kh - 1)}, "
+            f"columns {top[1]}..{top[1] + dx * (kw - 1)}")
+    out_pos = written[0] if written else (min(max(top[0], 0), oh - 1), min(max(top[1], 0), ow - 1))
+    return Step(out_pos, [(iy - origin[0], ix - origin[1])], terms, expr, v, move,
+                out_cells=written, out_products=added, out_terms=added_terms)
+
+
+def _scatter_notes(plan: TConvPlan, bias: float, shown: int, total: int) -> list[str]:
+    sy, sx = plan.stride
     notes = _notes(plan) + [
         "each input value times the kernel is added into the output; where stamps overlap, values add up",
         f"the stamps move {sy} output cell{'s' if sy != 1 else ''} per input row and {sx} per input column"]
     if bias:
         notes.append(f"every output starts at the bias {fmt(bias)}")
-    if total > len(cells):
-        notes.append(f"showing {len(cells)} of {total} steps: --max-steps N shows more, "
+    if total > shown:
+        notes.append(f"showing {shown} of {total} steps: --max-steps N shows more, "
                      f"--region Y,X,H,W picks another part of the input")
-    res = result if result.ndim == 2 else result[:, :, channel]
-    return Trace(title="transposed convolution (scatter: each input value × the kernel, added into the output)",
-                 input=view, kernel=GridView(k, f"kernel {kh}×{kw}" + (f", dilation {dy},{dx}" if (dy, dx) != (1, 1) else "")),
-                 operator="×", output_shape=(oh, ow), steps=steps, formulas=plan.formulas(), notes=notes,
-                 total_steps=total, output_values=res, output_title=f"result {oh}×{ow}", partial_outputs=partials)
+    return notes
 
 
 def _pads(n_in: int, k: int, s: int, p: int, a: int, d: int) -> tuple[int, int, int]:

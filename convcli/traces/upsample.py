@@ -28,8 +28,7 @@ def _span(values: list[int], word: str) -> str:
 def upsample_trace(image: np.ndarray, plan: UpsamplePlan, result: np.ndarray, *, channel: int = 0,
                    region=None, max_steps: int = DEFAULT_MAX_STEPS) -> Trace:
     """Build the trace of ``plan`` on ``image`` (float32 (H, W) or (H, W, C)) for one channel."""
-    plane, n_c = channel_plane(image, channel, max_steps)
-    x = plane
+    x, n_c = channel_plane(image, channel, max_steps)
     h, w = x.shape
     res = result if result.ndim == 2 else result[:, :, channel]
     ty, tx = plan.y, plan.x
@@ -59,28 +58,39 @@ def upsample_trace(image: np.ndarray, plan: UpsamplePlan, result: np.ndarray, *,
         else (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
     view = GridView(x[r0:r1, c0:c1], f"input {h}×{w}" + (f" (channel {channel})" if n_c > 1 else ""),
                     row_labels=[str(r) for r in range(r0, r1)], col_labels=[str(c) for c in range(c0, c1)])
-    steps = []
-    for (sy, sx), outs in groups:
-        value = float(res[outs[0]])
-        if nearest:
-            out_rows, out_cols = [o[0] for o in outs], [o[1] for o in outs]
-            expr = (f"{_span(out_rows, 'row')} × {_span(out_cols, 'column')} copy input[{sy}, {sx}] = {fmt(value)}"
-                    if len(outs) > 1 else f"output[{outs[0][0]}, {outs[0][1]}] copies input[{sy}, {sx}] = {fmt(value)}")
-            steps.append(Step(outs[0], [(sy - r0, sx - c0)], [fmt(value)], expr, value,
-                              move=f"a block of {len(outs)} output cell{'s' if len(outs) != 1 else ''}", out_cells=outs))
-            continue
-        oy, ox = outs[0]
-        weights: dict[tuple[int, int], float] = {}
-        for i, wy in zip(ty.index[oy], ty.weight[oy]):
-            for j, wx in zip(tx.index[ox], tx.weight[ox]):
-                key = (int(i), int(j))
-                weights[key] = weights.get(key, 0.0) + float(wy) * float(wx)
-        used = [(k, v) for k, v in weights.items() if v != 0.0] or list(weights.items())[:1]
-        terms = [f"{fmt_factor(x[i, j])}×{fmt_factor(v)}" for (i, j), v in used]
-        expr = (f"src ({fmt(ty.source[oy])}, {fmt(tx.source[ox])}): " + " + ".join(terms) + f" = {fmt(value)}")
-        steps.append(Step((oy, ox), [(i - r0, j - c0) for (i, j), _ in used], terms, expr, value,
-                          move=f"{len(used)} input cell{'s' if len(used) != 1 else ''} weighted"))
-    formulas = plan.formulas()
+    steps = [_step(x, plan, src, outs, float(res[outs[0]]), (r0, c0)) for src, outs in groups]
+    return Trace(title=_TITLES[plan.mode], input=view, output_shape=(plan.out_h, plan.out_w), steps=steps,
+                 formulas=plan.formulas(), notes=_notes(plan, len(groups), total), total_steps=total,
+                 output_values=res, output_title=f"result {plan.out_h}×{plan.out_w}")
+
+
+def _step(x: np.ndarray, plan: UpsamplePlan, src: tuple[int, int], outs: list[tuple[int, int]], value: float,
+          origin: tuple[int, int]) -> Step:
+    """One step: the block of output cells that copy input ``src`` (nearest modes), or one output
+    cell and its weighted input cells."""
+    r0, c0 = origin
+    ty, tx = plan.y, plan.x
+    if plan.mode.startswith("nearest"):
+        sy, sx = src
+        out_rows, out_cols = [o[0] for o in outs], [o[1] for o in outs]
+        expr = (f"{_span(out_rows, 'row')} × {_span(out_cols, 'column')} copy input[{sy}, {sx}] = {fmt(value)}"
+                if len(outs) > 1 else f"output[{outs[0][0]}, {outs[0][1]}] copies input[{sy}, {sx}] = {fmt(value)}")
+        return Step(outs[0], [(sy - r0, sx - c0)], [fmt(value)], expr, value,
+                    move=f"a block of {len(outs)} output cell{'s' if len(outs) != 1 else ''}", out_cells=outs)
+    oy, ox = outs[0]
+    weights: dict[tuple[int, int], float] = {}
+    for i, wy in zip(ty.index[oy], ty.weight[oy]):
+        for j, wx in zip(tx.index[ox], tx.weight[ox]):
+            key = (int(i), int(j))
+            weights[key] = weights.get(key, 0.0) + float(wy) * float(wx)
+    used = [(k, v) for k, v in weights.items() if v != 0.0] or list(weights.items())[:1]
+    terms = [f"{fmt_factor(x[i, j])}×{fmt_factor(v)}" for (i, j), v in used]
+    expr = (f"src ({fmt(ty.source[oy])}, {fmt(tx.source[ox])}): " + " + ".join(terms) + f" = {fmt(value)}")
+    return Step((oy, ox), [(i - r0, j - c0) for (i, j), _ in used], terms, expr, value,
+                move=f"{len(used)} input cell{'s' if len(used) != 1 else ''} weighted")
+
+
+def _notes(plan: UpsamplePlan, shown: int, total: int) -> list[str]:
     notes = []
     if plan.mode == "bilinear":
         notes.append("weights: (1 − fy)·(1 − fx), (1 − fy)·fx, fy·(1 − fx), fy·fx, f = the source's fractional part; "
@@ -90,9 +100,7 @@ def upsample_trace(image: np.ndarray, plan: UpsamplePlan, result: np.ndarray, *,
                      "border cells repeated; results can overshoot the input's range")
     if plan.align_corners:
         notes.append("align_corners: the corner cells' centres map onto each other")
-    if total > len(groups):
-        notes.append(f"showing {len(groups)} of {total} steps: --max-steps N shows more, "
+    if total > shown:
+        notes.append(f"showing {shown} of {total} steps: --max-steps N shows more, "
                      f"--region Y,X,H,W picks another part of the input")
-    return Trace(title=_TITLES[plan.mode], input=view, output_shape=(plan.out_h, plan.out_w), steps=steps,
-                 formulas=formulas, notes=notes, total_steps=total, output_values=res,
-                 output_title=f"result {plan.out_h}×{plan.out_w}")
+    return notes
