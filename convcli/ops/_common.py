@@ -80,3 +80,18 @@ def as_rows(arr: np.ndarray) -> np.ndarray:
     if arr.size == 0:
         return arr.reshape(1, 0)
     return arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(1, -1)
+
+
+def interleaved_rows(arr: np.ndarray, *, keep_uint8: bool = False) -> tuple[np.ndarray, int]:
+    """(rows, C): an (H, W) or (H, W, C) array as contiguous channel-interleaved rows (H, W·C),
+    float32 (uint8 kept as it is with ``keep_uint8``). C comes from the array, not a plan: one
+    plan may serve the colour and the alpha."""
+    nc = arr.shape[2] if arr.ndim == 3 else 1
+    if not (keep_uint8 and arr.dtype == np.uint8):
+        arr = arr.astype(np.float32, copy=False)
+    return np.ascontiguousarray(arr).reshape(arr.shape[0], arr.shape[1] * nc), nc
+
+
+def from_rows(out: np.ndarray, two_d: bool, nc: int) -> np.ndarray:
+    """Interleaved result rows (H', W'·C) (values or pixels) back to (H', W') or (H', W', C)."""
+    return out if two_d else out.reshape(out.shape[0], out.shape[1] // nc, nc)

@@ -29,6 +29,16 @@ def env_name(op: str) -> str:
     return f"CONVCLI_{op.upper()}_PATH"
 
 
+def check_path(op: str, names: tuple[str, ...], path: str | None, source: str = "path") -> str | None:
+    """``path`` as a known path name of ``op`` (lower case), or None; else a ParameterError naming ``source``."""
+    if path is None:
+        return None
+    wanted = str(path).strip().lower()
+    if wanted not in names:
+        raise ParameterError(f"{source} for {op} must be one of {', '.join(names)}, got {path!r}")
+    return wanted
+
+
 def choose(op: str, options: list[Option], path: str | None = None) -> str:
     """The path ``op`` takes: the forced one (``path``, else the environment variable), checked,
     or the first option that can run and wins."""
@@ -39,9 +49,7 @@ def choose(op: str, options: list[Option], path: str | None = None) -> str:
         if env:
             path, source = env, env_name(op)
     if path is not None:
-        wanted = str(path).strip().lower()
-        if wanted not in names:
-            raise ParameterError(f"{source} for {op} must be one of {', '.join(names)}, got {path!r}")
+        wanted = check_path(op, tuple(names), path, source)
         option = options[names.index(wanted)]
         if option.cannot is not None:
             raise ParameterError(f"{source}: the {op} path {wanted!r} cannot run this plan: {option.cannot}")
