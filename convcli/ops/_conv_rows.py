@@ -1,9 +1,11 @@
 """The row-buffer (ring) engine of the direct and the separable convolution.
 
-One compiled engine, :func:`_ring_rows`, owns the ring of padded input rows (as OpenCV's
-FilterEngine owns its row buffer); the row and column filters are small pieces plugged into it:
-:func:`_load_row` (pad, and for a separable kernel the horizontal pass) and :func:`_emit_row`
-(the 2-D taps, or the vertical pass). The hot inner loop is :func:`_taps_1d`.
+The ring is written once: :func:`_ring` makes it and :func:`_ring_advance` moves it down the
+image, saying which kernel row reads which ring row and which ring rows to (re)load, as OpenCV's
+FilterEngine owns its row buffer. The two block kernels plug their filters into it: the direct
+one loads padded rows and applies the 2-D taps; the separable one loads rows filtered by the row
+factor and applies the column factor. They stay two compiled kernels, not one with a flag, so a
+first run compiles only the one it needs. The hot inner loop is :func:`_taps_1d`.
 """
 from __future__ import annotations
 
@@ -108,12 +110,31 @@ def _taps_1d(src, weights, step, nc, sx, c0, m, acc):  # pragma: no cover - comp
                 acc[t] += wj * src[(ox * sx + j * step) * nc + c]
 
 
-@njit(cache=True)
-def _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots):  # pragma: no cover - compiled
-    """For output row ``oy``: slots[i] = ring slot of kernel row i (-1: a zero row); rows to load get
-    tags[slot] = -2 - source row (the caller loads them and stores the source row)."""
+@njit(cache=True, inline="always")
+def _ring(kh, dy, width, n_out):  # pragma: no cover - compiled
+    """A ring for a kernel of kh rows at row dilation dy: (ring rows, their source rows, slots, loads, acc).
+
+    The ring holds the dy·(kh − 1) + 1 consecutive padded rows one window spans, each ``width``
+    float32 values; tags[slot] is the input row a ring row holds (−1: none yet)."""
+    span = dy * (kh - 1) + 1
+    ring = np.empty((span, width), dtype=np.float32)
+    tags = np.empty(span, dtype=np.int64)   # not np.full: one more overload to compile on a first run
+    for t in range(span):
+        tags[t] = -1
+    slots = np.empty(kh, dtype=np.int64)
+    loads = np.empty(kh, dtype=np.int64)
+    acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
+    return ring, tags, slots, loads, acc
+
+
+@njit(cache=True, inline="always")
+def _ring_advance(oy, sy, dy, pt, h, mode, tags, slots, loads):  # pragma: no cover - compiled
+    """Move the ring to output row ``oy``: slots[i] = the ring row kernel row i reads (−1: a row of
+    zeros, in the zero padding); returns n, with loads[:n] the ring rows to fill, from input rows
+    tags[loads[q]] (each input row is loaded once while the window passes over it)."""
     span = tags.shape[0]
-    for i in range(kh):
+    n = 0
+    for i in range(slots.shape[0]):
         py = oy * sy + i * dy
         s = source_index(py - pt, h, mode)
         if s < 0:
@@ -122,54 +143,79 @@ def _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots):  # pragma: no cover 
         slot = py % span
         slots[i] = slot
         if tags[slot] != s:
-            tags[slot] = -2 - s
+            tags[slot] = s
+            loads[n] = slot
+            n += 1
+    return n
 
 
-@njit(cache=True)
-def _load_row(x, s, nc, pl, mode, separable, krow, dx, sx, padded, acc, dst):  # pragma: no cover - compiled
-    """The ring row for input row ``s``: the row padded left and right (direct), or that padded row
-    filtered by ``krow`` at stride sx (separable: the horizontal pass, done once per input row)."""
-    if not separable:
-        _fill_padded_row(x, s, nc, pl, mode, dst)
-        return
-    _fill_padded_row(x, s, nc, pl, mode, padded)
-    n_out = dst.shape[0]
-    for c0 in range(0, n_out, _CHUNK):
-        m = min(_CHUNK, n_out - c0)
-        for t in range(m):
-            acc[t] = 0.0
-        _taps_1d(padded, krow, dx, nc, sx, c0, m, acc)
-        d = dst[c0:c0 + m]
-        for t in range(m):
-            d[t] = acc[t]
+@njit(cache=True, inline="always")
+def _finish(acc, m, bias_chunk, dst):  # pragma: no cover - compiled
+    for t in range(m):
+        dst[t] = acc[t] + bias_chunk[t]
 
 
-@njit(cache=True)
-def _emit_row(ring, slots, k, kcol, separable, dx, nc, sx, live, col, acc, bias_row, dst):  # pragma: no cover
-    """One output row from the ring rows its window reads (slots[i]: kernel row i's ring row, −1: zeros).
+@njit(cache=True, nogil=True)
+def _rows_block(x, nc, k, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, row0, r0, r1, out):  # pragma: no cover
+    """Direct depthwise kernel on channel-interleaved rows, output rows r0..r1: x is (H, W·C), out's
+    row 0 is output row ``row0``; the ring holds padded input rows (padded once each, in cache):
 
-    direct:    dst = Σ_i Σ_j k[i, j] · ring row i at tap j (_taps_1d), plus the bias;
-    separable: dst = Σ_i kcol[i] · ring row i (rows already filtered by krow), four rows per pass.
+        out[oy, ox·C + c] = Σ_ij k[i, j] · padded[oy·sy + i·dy, (ox·sx + j·dx)·C + c] + bias_row[ox·C + c]
     """
-    n_out = dst.shape[0]
-    kh = slots.shape[0]
-    n_live = 0
-    if separable:                    # the live (non-zero) rows and their weights
+    h = x.shape[0]
+    n_out = out.shape[1]
+    ring, tags, slots, loads, acc = _ring(k.shape[0], dy, (pl + x.shape[1] // nc + pr) * nc, n_out)
+    for oy in range(r0, r1):
+        for q in range(_ring_advance(oy, sy, dy, pt, h, mode, tags, slots, loads)):
+            _fill_padded_row(x, tags[loads[q]], nc, pl, mode, ring[loads[q]])
+        dst = out[oy - row0]
+        for c0 in range(0, n_out, _CHUNK):
+            m = min(_CHUNK, n_out - c0)
+            for t in range(m):
+                acc[t] = 0.0
+            for i in range(k.shape[0]):
+                if slots[i] >= 0:
+                    _taps_1d(ring[slots[i]], k[i], dx, nc, sx, c0, m, acc)
+            _finish(acc, m, bias_row[c0:c0 + m], dst[c0:c0 + m])
+
+
+@njit(cache=True, nogil=True)
+def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, row0, r0, r1,
+                     out):  # pragma: no cover - compiled
+    """As _rows_block for a rank-1 kernel k = kcol ⊗ krow: the ring holds padded input rows already
+    filtered with krow (once each), and each output row is Σ_i kcol[i] · ring row i: kh + kw taps,
+    not kh·kw."""
+    h = x.shape[0]
+    n_out = out.shape[1]
+    kh = kcol.shape[0]
+    ring, tags, slots, loads, acc = _ring(kh, dy, n_out, n_out)
+    padded = np.empty((pl + x.shape[1] // nc + pr) * nc, dtype=np.float32)
+    live = np.empty(kh, dtype=np.int64)
+    col = np.empty(kh, dtype=np.float32)
+    for oy in range(r0, r1):
+        for q in range(_ring_advance(oy, sy, dy, pt, h, mode, tags, slots, loads)):
+            _fill_padded_row(x, tags[loads[q]], nc, pl, mode, padded)
+            filtered = ring[loads[q]]
+            for c0 in range(0, n_out, _CHUNK):       # the horizontal pass, into the ring
+                m = min(_CHUNK, n_out - c0)
+                for t in range(m):
+                    acc[t] = 0.0
+                _taps_1d(padded, krow, dx, nc, sx, c0, m, acc)
+                dst = filtered[c0:c0 + m]
+                for t in range(m):
+                    dst[t] = acc[t]
+        # the vertical pass over the live (non-zero) rows, four rows per pass over the chunk
+        n_live = 0
         for i in range(kh):
             if slots[i] >= 0:
                 live[n_live] = slots[i]
                 col[n_live] = kcol[i]
                 n_live += 1
-    for c0 in range(0, n_out, _CHUNK):
-        m = min(_CHUNK, n_out - c0)
-        for t in range(m):
-            acc[t] = 0.0
-        if not separable:
-            for i in range(kh):
-                slot = slots[i]
-                if slot >= 0:
-                    _taps_1d(ring[slot], k[i], dx, nc, sx, c0, m, acc)
-        else:
+        dst = out[oy - row0]
+        for c0 in range(0, n_out, _CHUNK):
+            m = min(_CHUNK, n_out - c0)
+            for t in range(m):
+                acc[t] = 0.0
             i = 0
             while i + 4 <= n_live:
                 w0, w1, w2, w3 = col[i], col[i + 1], col[i + 2], col[i + 3]
@@ -186,47 +232,7 @@ def _emit_row(ring, slots, k, kcol, separable, dx, nc, sx, live, col, acc, bias_
                 for t in range(m):
                     acc[t] += wi * s0[t]
                 i += 1
-        d = dst[c0:c0 + m]
-        b_chunk = bias_row[c0:c0 + m]
-        for t in range(m):
-            d[t] = acc[t] + b_chunk[t]
-
-
-@njit(cache=True, nogil=True)
-def _ring_rows(x, nc, k, kcol, krow, separable, bias_row, pt, pl, pr, mode, sy, sx, dy, dx, row0, r0, r1,
-               out):  # pragma: no cover - compiled
-    """The row-buffer engine of the direct and the separable convolution, output rows r0..r1.
-
-    x is (H, W·C) channel-interleaved, out (rows, W'·C) with out's row 0 = output row ``row0``.
-    The input rows a window needs are kept in a small ring (each is padded, and for the separable
-    kernel filtered horizontally, once per block, in cache: no padded copy of the image):
-
-    direct (k, kh × kw):        out[oy, ox·C + c] = Σ_ij k[i, j] · padded[oy·sy + i·dy, (ox·sx + j·dx)·C + c] + b
-    separable (k = kcol ⊗ krow): the same sum as Σ_i kcol[i] · (Σ_j krow[j] · padded[...]): kh + kw taps, not kh·kw.
-    """
-    h = x.shape[0]
-    w = x.shape[1] // nc
-    n_out = out.shape[1]
-    kh = kcol.shape[0] if separable else k.shape[0]
-    span = dy * (kh - 1) + 1
-    pwc = (pl + w + pr) * nc
-    ring = np.empty((span, n_out if separable else pwc), dtype=np.float32)
-    padded = np.empty(pwc if separable else 1, dtype=np.float32)
-    tags = np.empty(span, dtype=np.int64)   # not np.full: one more overload to compile on a first run
-    for t in range(span):
-        tags[t] = -1
-    slots = np.empty(kh, dtype=np.int64)
-    live = np.empty(kh, dtype=np.int64)
-    col = np.empty(kh, dtype=np.float32)
-    acc = np.empty(min(_CHUNK, n_out), dtype=np.float32)
-    for oy in range(r0, r1):
-        _window_rows(oy, kh, sy, dy, pt, h, mode, tags, slots)
-        for i in range(kh):
-            slot = slots[i]
-            if slot >= 0 and tags[slot] <= -2:
-                tags[slot] = -2 - tags[slot]
-                _load_row(x, tags[slot], nc, pl, mode, separable, krow, dx, sx, padded, acc, ring[slot])
-        _emit_row(ring, slots, k, kcol, separable, dx, nc, sx, live, col, acc, bias_row, out[oy - row0])
+            _finish(acc, m, bias_row[c0:c0 + m], dst[c0:c0 + m])
 
 
 def rank1_factors(k: np.ndarray):

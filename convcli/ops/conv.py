@@ -17,15 +17,12 @@ from ..shapes import ConvGeometry, as_pair, effective_kernel, resolve_conv_paddi
 from ._common import (as_float_image, check_padding_fits, check_padding_mode, from_planes, from_rows, interleaved_rows,
                       pad_planes, to_planes)
 from ._conv_fft import FFT_MIN_AREA, FFT_MIN_OUT, run_fft
-from ._conv_rows import MODE_CODE, _ring_rows, rank1_factors
+from ._conv_rows import MODE_CODE, _rows_block, _separable_block, rank1_factors
 from ._paths import Option, check_path, choose
 from .sinks import Pixels, RangeRule, sink_or_values
 
 # the convolution's execution paths, in the order the chain tries them (see choose_conv_path)
 CONV_PATHS = ("dense", "fft", "separable", "direct")
-# what the ring engine gets for the kernel it does not use
-_NO_KERNEL = np.zeros((1, 1), dtype=np.float32)
-_NO_TAPS = np.zeros(0, dtype=np.float32)
 
 
 @njit(cache=True, parallel=True)
@@ -233,16 +230,15 @@ def convolve(image, kernel, *, stride=1, padding=0, padding_mode="zeros", dilati
 
 
 def _run_ring(rows: np.ndarray, plan: ConvPlan, separable: bool, sink):
-    """The direct or the separable path: the ring engine, row-local, into ``sink``."""
+    """The direct or the separable path: a ring block kernel, row-local, into ``sink``."""
     g = plan.geometry
     pt, _, pl, pr = g.pad
     (sy, sx), (dy, dx) = g.stride, g.dilation
-    kcol, krow = plan.factors if separable else (_NO_TAPS, _NO_TAPS)
-    k = _NO_KERNEL if separable else plan.kernel
-    taps = kcol.size + krow.size if separable else plan.kernel.size
+    taps = sum(f.size for f in plan.factors) if separable else plan.kernel.size
+    kernel = partial(_separable_block, rows, plan.channels_in, *plan.factors) if separable else \
+        partial(_rows_block, rows, plan.channels_in, plan.kernel)
+    fill = partial(kernel, np.tile(plan.bias, g.out_w), pt, pl, pr, MODE_CODE[plan.padding_mode], sy, sx, dy, dx)
     n_out = g.out_w * plan.channels_in
-    fill = partial(_ring_rows, rows, plan.channels_in, k, kcol, krow, separable, np.tile(plan.bias, g.out_w),
-                   pt, pl, pr, MODE_CODE[plan.padding_mode], sy, sx, dy, dx)
     # four taps share one pass over a row chunk: a quarter of the multiply-adds is the work
     return sink.rows(fill, g.out_h, n_out, g.out_h * n_out * taps / 4)
 
