@@ -30,6 +30,7 @@ from numba import njit
 
 from ..errors import InputError, ParameterError
 from ._common import as_rows, widen_range
+from ._paths import Option, choose
 from .sinks import Values, sink_or_values
 
 FUNCTIONS = ("relu", "leaky-relu", "sigmoid", "tanh", "elu", "gelu", "silu", "softplus")
@@ -176,13 +177,29 @@ def evaluate(x, fn: str, *, alpha: float | None = None, value: bool = True,
     return (first, None) if value else (None, first)
 
 
-def run_activation(arr, fn: str, *, alpha: float | None = None, sink=None) -> np.ndarray:
-    """g(x) into ``sink`` (None: float32 values; :class:`~convcli.ops.sinks.Pixels`: pixels made
-    strip by strip), the shape of ``arr``."""
+@dataclass(frozen=True)
+class ActivationPlan:
+    """A checked activation: the function, its α (0 where it has none) and the path that runs."""
+
+    fn: str
+    alpha: float
+    path: str = "rows"
+
+
+def plan_activation(fn: str, alpha: float | None = None, *, path: str | None = None) -> ActivationPlan:
+    """Check the function and α; ``path`` (or CONVCLI_ACTIVATION_PATH) may name the one path,
+    ``rows``: the elementwise kernel over the input's rows, row-local."""
     name, a = check_function(fn, alpha)
+    return ActivationPlan(name, float(a), choose("activation", [Option("rows")], path))
+
+
+def run_activation(arr, fn, *, alpha: float | None = None, sink=None) -> np.ndarray:
+    """g(x) into ``sink`` (None: float32 values; :class:`~convcli.ops.sinks.Pixels`: pixels made
+    strip by strip), the shape of ``arr``. ``fn`` is a function name or an :class:`ActivationPlan`."""
+    plan = fn if isinstance(fn, ActivationPlan) else plan_activation(fn, alpha)
     x = _as_float32(arr)
     rows = as_rows(x)
-    fill = partial(_activate_rows, rows, _CODES[name], float(a), 0, np.empty((1, 1), dtype=np.float32))
+    fill = partial(_activate_rows, rows, _CODES[plan.fn], plan.alpha, 0, np.empty((1, 1), dtype=np.float32))
     out = sink_or_values(sink).rows(fill, rows.shape[0], rows.shape[1], rows.size * _WORK_PER_VALUE)
     return out.reshape(x.shape)
 
