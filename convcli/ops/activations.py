@@ -28,8 +28,8 @@ import numpy as np
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
 from numba import njit
 
-from ..errors import InputError, ParameterError
-from ._common import as_rows, widen_range
+from ..errors import ParameterError
+from ._common import as_rows, check_real, parse_word, widen_range
 from ._paths import Option, choose
 from .sinks import Values, sink_or_values
 
@@ -136,9 +136,8 @@ def check_function(fn: str, alpha: float | None = None) -> tuple[str, float]:
 
     Raises ``ParameterError`` for an unknown name, an α for a function without one, or a non-finite α.
     """
-    name = str(fn).strip().lower()
-    name = _ALIASES.get(name, name)
-    if name not in _CODES:
+    name = parse_word(fn, FUNCTIONS, _ALIASES)
+    if name is None:
         raise ParameterError(f"unknown activation {fn!r}; choose one of {', '.join(FUNCTIONS)}")
     if alpha is None:
         return name, DEFAULT_ALPHA.get(name, 0.0)
@@ -152,8 +151,7 @@ def check_function(fn: str, alpha: float | None = None) -> tuple[str, float]:
 
 def _as_float32(x) -> np.ndarray:
     arr = np.asarray(x)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise InputError(f"the input must hold real numbers, got dtype {arr.dtype}")
+    check_real(arr, "the input")
     out = np.asarray(arr, dtype=np.float32)
     return out if out.flags.c_contiguous else out.copy(order="C")
 

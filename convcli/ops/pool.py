@@ -13,7 +13,7 @@ from numba import njit, prange
 from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import Pair, as_pair, pool_out, pool_out_formula
-from ._common import as_float_image, from_planes, from_rows, interleaved_rows, to_planes
+from ._common import as_float_image, parse_word, from_planes, from_rows, interleaved_rows, to_planes
 from ._paths import Option, choose
 from .sinks import sink_or_values
 
@@ -172,9 +172,8 @@ class PoolPlan:
 
 
 def check_pool_mode(mode: str) -> str:
-    m = str(mode).strip().lower()
-    m = _MODE_ALIASES.get(m, m)
-    if m not in POOL_MODES:
+    m = parse_word(mode, POOL_MODES, _MODE_ALIASES)
+    if m is None:
         raise ParameterError(f"pooling mode must be one of {', '.join(POOL_MODES)}, got {mode!r}")
     return m
 

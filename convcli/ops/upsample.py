@@ -20,7 +20,7 @@ from numba import njit
 from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import upsample_out_formula, upsample_out
-from ._common import as_float_image, from_rows, interleaved_rows
+from ._common import as_float_image, parse_word, from_rows, interleaved_rows
 from ._paths import Option, choose
 from .sinks import sink_or_values
 
@@ -177,9 +177,8 @@ class UpsamplePlan:
 
 
 def check_upsample_mode(mode: str) -> str:
-    m = str(mode).strip().lower()
-    m = _MODE_ALIASES.get(m, m)
-    if m not in UPSAMPLE_MODES:
+    m = parse_word(mode, UPSAMPLE_MODES, _MODE_ALIASES)
+    if m is None:
         raise ParameterError(f"interpolation mode must be one of {', '.join(UPSAMPLE_MODES)} (or linear = "
                              f"bilinear), got {mode!r}")
     return m
