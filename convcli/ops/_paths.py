@@ -12,13 +12,14 @@ names the argument or the variable (fail closed: never a silent fallback).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import ParameterError
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """One path of an op's chain (a NamedTuple: cheap to make on every plan)."""
+
     name: str
     cannot: str | None = None     # why this path cannot run the plan, or None
     wins: bool = True             # whether the op's thresholds pick it (among the paths that can run)

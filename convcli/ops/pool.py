@@ -1,7 +1,7 @@
 """2-D pooling: max, min and average, with PyTorch's ``max_pool2d`` / ``avg_pool2d`` semantics."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Sequence
 
@@ -199,7 +199,8 @@ def plan_pool(shape: Sequence[int], *, mode: str = "max", size=2, stride=None, p
             f"the {k[0]}×{k[1]} window does not fit in the input {h}×{w} with padding {p[0]},{p[1]} "
             f"(output would be {plan.out_h}×{plan.out_w})")
     check_pixels(plan.out_h, plan.out_w, c)
-    return replace(plan, path=choose_pool_path(plan, path))
+    object.__setattr__(plan, "path", choose_pool_path(plan, path))   # still being made: frozen from here on
+    return plan
 
 
 def choose_pool_path(plan: PoolPlan, path: str | None = None) -> str:

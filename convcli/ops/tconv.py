@@ -6,7 +6,7 @@ each output row sums the input taps that reach it, so rows run in parallel witho
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Sequence
 
@@ -204,7 +204,8 @@ def plan_tconv(shape: Sequence[int], kernel, *, stride=1, padding=0, output_padd
     if not np.all(np.isfinite(b)):
         raise ParameterError("bias must be finite")
     plan = TConvPlan(h, w, k, s, p, a, d, c, c_out, b.astype(np.float32))
-    return replace(plan, path=choose_tconv_path(plan, path))
+    object.__setattr__(plan, "path", choose_tconv_path(plan, path))  # still being made: frozen from here on
+    return plan
 
 
 def choose_tconv_path(plan: TConvPlan, path: str | None = None) -> str:
