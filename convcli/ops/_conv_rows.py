@@ -235,6 +235,9 @@ def _separable_block(x, nc, kcol, krow, bias_row, pt, pl, pr, mode, sy, sx, dy, 
             _finish(acc, m, bias_row[c0:c0 + m], dst[c0:c0 + m])
 
 
+_RANK1_TOLERANCE = 16.0 * float(np.finfo(np.float32).eps)
+
+
 def rank1_factors(k: np.ndarray):
     """(column, row) float32 vectors with k = column ⊗ row, every entry to within a few float32
     roundings of itself, or None.
@@ -248,14 +251,15 @@ def rank1_factors(k: np.ndarray):
     kh, kw = k.shape
     if kh < 2 or kw < 2:
         return None
-    magnitude = np.abs(k.astype(np.float64))
-    p, q = divmod(int(np.argmax(magnitude)), kw)
+    k64 = k.astype(np.float64)
+    magnitude = np.abs(k64)
+    p, q = divmod(int(magnitude.argmax()), kw)
     big = magnitude[p, q]
     if not big > 0.0:
         return None
     col = k[:, q].astype(np.float32)
-    row = (k[p, :].astype(np.float64) / np.float64(k[p, q])).astype(np.float32)
+    row = (k64[p, :] / k64[p, q]).astype(np.float32)
     # every entry within a few float32 roundings of itself (not of the largest entry): a tiny weight
     # that the factors would drop, say 3e-45 beside 1, still counts on an input of 1e15 or ±inf
-    error = np.abs(np.outer(col.astype(np.float64), row.astype(np.float64)) - k.astype(np.float64))
-    return None if np.any(error > 16.0 * float(np.finfo(np.float32).eps) * magnitude) else (col, row)
+    error = np.abs(col.astype(np.float64)[:, None] * row.astype(np.float64)[None, :] - k64)
+    return None if (error > _RANK1_TOLERANCE * magnitude).any() else (col, row)
