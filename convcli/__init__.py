@@ -8,7 +8,8 @@
 from ._version import __version__
 from .errors import ConvcliError, InputError, LimitError, OutputError, ParameterError
 from .kernels import NAMED_KERNELS, parse_kernel
-from .ops import BatchNormStats, BatchStats, activate, batch_norm, convolve, pool, resize_convolve, tconv, upsample
+from .ops import (BatchNormStats, BatchStats, Pixels, RangeRule, Values, activate, batch_norm, convolve, pool,
+                  resize_convolve, tconv, upsample)
 
 __all__ = [
     "__version__",
@@ -21,6 +22,9 @@ __all__ = [
     "resize_convolve",
     "pool",
     "upsample",
+    "RangeRule",
+    "Values",
+    "Pixels",
     "parse_kernel",
     "NAMED_KERNELS",
     "ConvcliError",

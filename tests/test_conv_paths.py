@@ -1,4 +1,6 @@
-"""The convolution's fast paths (parallel row blocks, rank-1 kernels, uint8 input) against plain ones."""
+"""The convolution's fast paths (parallel row blocks, rank-1 kernels, uint8 input, FFT) against plain ones.
+
+Paths are forced with ``path=`` and the split into blocks with CONVCLI_BLOCKS: no threshold is patched."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +8,8 @@ import pytest
 
 import convcli
 from convcli.ops import conv
+from convcli.ops._conv_fft import _fast_len, _tiling, run_fft
+from convcli.ops._conv_rows import rank1_factors
 from reference import conv2d_reference
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
@@ -77,19 +81,19 @@ def test_serial_and_parallel_agree_bit_for_bit(serial, monkeypatch, rng):
 ])
 def test_integer_kernels_factor_exactly(name, factors):
     k = convcli.parse_kernel(name)
-    col, row = conv._rank1_factors(k)
+    col, row = rank1_factors(k)
     np.testing.assert_array_equal(np.outer(col, row), k)
     expected_col, expected_row = (np.asarray(f, dtype=np.float32) for f in factors)
     assert np.allclose(np.abs(col), np.abs(expected_col)) and np.allclose(np.abs(row), np.abs(expected_row))
 
 
 def test_gaussian_is_rank1_random_is_not(rng):
-    assert conv._rank1_factors(convcli.parse_kernel("gaussian:7,1.5")) is not None
-    assert conv._rank1_factors(rng.standard_normal((5, 5)).astype(np.float32)) is None
-    assert conv._rank1_factors(np.zeros((3, 3), np.float32)) is None
+    assert rank1_factors(convcli.parse_kernel("gaussian:7,1.5")) is not None
+    assert rank1_factors(rng.standard_normal((5, 5)).astype(np.float32)) is None
+    assert rank1_factors(np.zeros((3, 3), np.float32)) is None
     almost = np.outer([1, 2, 3], [1, 1, 1]).astype(np.float32)
     almost[1, 1] += 1e-3
-    assert conv._rank1_factors(almost) is None
+    assert rank1_factors(almost) is None
 
 
 def test_separable_integer_results_are_exact(rng):
@@ -121,33 +125,33 @@ def test_non_contiguous_and_other_dtypes(rng):
 
 # ------------------------------------------------------------------------------------ the FFT path
 
-@pytest.fixture
-def fft_calls(monkeypatch):
-    """Count the FFT path's runs and their outcome (True: it produced the output)."""
-    calls = []
-    real = conv._run_fft
-
-    def counted(*args):
-        done = real(*args)
-        calls.append(done)
-        return done
-
-    monkeypatch.setattr(conv, "_run_fft", counted)
-    return calls
+def _rows(x):
+    return np.ascontiguousarray(x if x.dtype == np.uint8 else x.astype(np.float32)).reshape(x.shape[0], -1)
 
 
-def _direct(monkeypatch, fn):
-    """``fn()`` with the FFT path switched off."""
-    with monkeypatch.context() as m:
-        m.setattr(conv, "_FFT_MIN_AREA", 1 << 62)
-        return fn()
+def _run(x, k, path=None, **kw):
+    """(result, plan) of the convolution on ``path`` (None: the one the chain chooses)."""
+    plan = conv.plan_convolution(x.shape, k, path=path, **kw)
+    assert path is None or plan.path == path
+    return conv.run_plan(x, plan), plan
+
+
+def _fft(x, k, **kw):
+    """The FFT path's result, checked to come from the FFT itself (no tile gave way to direct)."""
+    out, plan = _run(x, k, "fft", **kw)
+    made = run_fft(_rows(x), plan.channels_in, plan)
+    assert made is not None
+    np.testing.assert_array_equal(out, made.reshape(out.shape))
+    return out
+
+
+def _direct(x, k, **kw):
+    return _run(x, k, "direct", **kw)[0]
 
 
 @pytest.mark.parametrize("seed", range(24))
-def test_fft_path_against_shifted_sum_and_direct(seed, monkeypatch, fft_calls):
-    rng = np.random.default_rng(700 + seed)
-    monkeypatch.setattr(conv, "_FFT_MIN_AREA", 0)          # small cases, so that they stay quick
-    monkeypatch.setattr(conv, "_FFT_MIN_OUT", 0)
+def test_fft_path_against_shifted_sum_and_direct(seed):
+    rng = np.random.default_rng(700 + seed)                # small cases, forced onto the FFT path
     shape = (int(rng.integers(20, 150)), int(rng.integers(20, 150)))
     shape += ((1, 3, 4)[seed % 3],) if seed % 4 else ()
     uint8 = seed % 2 == 1
@@ -164,33 +168,27 @@ def test_fft_path_against_shifted_sum_and_direct(seed, monkeypatch, fft_calls):
     if mode == "reflect":
         py, px = min(py, shape[0] - 1), min(px, shape[1] - 1)
     bias = rng.uniform(-5, 5, shape[2] if len(shape) == 3 else 1)
-    run = lambda: convcli.convolve(x, k, padding=(py, px), padding_mode=mode, dilation=dilation,  # noqa: E731
-                                   bias=bias)
-    out = run()
-    assert fft_calls == [True]
+    kw = dict(padding=(py, px), padding_mode=mode, dilation=dilation, bias=bias)
+    out = _fft(x, k, **kw)
     ref = _shifted_sum(x, k, (py, py, px, px), mode, (1, 1), dilation) + bias
     assert out.shape == ref.shape and out.dtype == np.float32
     scale = float(np.abs(ref).max()) + 1.0
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6 * scale)
-    direct = _direct(monkeypatch, run)
-    assert fft_calls == [True]
+    direct = _direct(x, k, **kw)
     np.testing.assert_allclose(out, direct, rtol=1e-5, atol=1e-6 * scale)
     # the FFT result, rounded to float32 once, is at least as close to the exact sums as the direct one
     assert np.abs(out - ref).max() <= np.abs(direct - ref).max() * 1.5 + 1e-7 * scale
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_fft_path_against_reference_oracle(seed, monkeypatch, fft_calls):
+def test_fft_path_against_reference_oracle(seed):
     rng = np.random.default_rng(800 + seed)
-    monkeypatch.setattr(conv, "_FFT_MIN_AREA", 0)
-    monkeypatch.setattr(conv, "_FFT_MIN_OUT", 0)
     c = (1, 3, 4)[seed % 3]
     x = rng.uniform(0, 255, (int(rng.integers(12, 30)), int(rng.integers(12, 30)), c)).astype(np.float32)
     k = rng.standard_normal((int(rng.integers(3, 8)), int(rng.integers(3, 8)))).astype(np.float32)
     dilation = (1 + seed % 2, 1 + (seed // 2) % 2)
     mode = MODES[seed % 4]
-    out = convcli.convolve(x, k, padding=(3, 2), padding_mode=mode, dilation=dilation, bias=1.5)
-    assert fft_calls == [True]
+    out = _fft(x, k, padding=(3, 2), padding_mode=mode, dilation=dilation, bias=1.5)
     ref = conv2d_reference(x, k, pad=(3, 3, 2, 2), mode=mode, dilation=dilation, bias=1.5)
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-4)
 
@@ -200,44 +198,45 @@ def _plan(shape, k, **kw):
 
 
 def test_fft_dispatch_predicate(rng):
-    side = int(np.ceil(np.sqrt(conv._FFT_MIN_OUT)))
+    side = int(np.ceil(np.sqrt(conv.FFT_MIN_OUT)))
     big = (side, side)
     k20, k19 = rng.standard_normal((20, 20)), rng.standard_normal((19, 19))
-    assert 19 * 19 < conv._FFT_MIN_AREA <= 20 * 20
-    assert conv._fft_wins(_plan(big, k20, padding="same"))
-    assert conv._fft_wins(_plan(big + (3,), k20, padding="same"))
-    assert not conv._fft_wins(_plan(big, k19, padding="same"))
-    assert conv._fft_wins(_plan(big, rng.standard_normal((10, 10)), padding="same", dilation=3))  # spans 28×28
-    assert not conv._fft_wins(_plan(big, k20, stride=2))
-    assert not conv._fft_wins(_plan((side - 1, side - 1), k20, padding="same"))             # small output
-    assert not conv._fft_wins(_plan(big, np.outer(rng.standard_normal(25), rng.standard_normal(25))))  # rank 1
-    assert not conv._fft_wins(_plan(big + (2,), rng.standard_normal((2, 2, 21, 21))))       # channel-mixing
+    assert 19 * 19 < conv.FFT_MIN_AREA <= 20 * 20
+    assert _plan(big, k20, padding="same").path == "fft"
+    assert _plan(big + (3,), k20, padding="same").path == "fft"
+    assert _plan(big, k19, padding="same").path == "direct"
+    assert _plan(big, rng.standard_normal((10, 10)), padding="same", dilation=3).path == "fft"   # spans 28×28
+    assert _plan(big, k20, stride=2).path == "direct"
+    assert _plan((side - 1, side - 1), k20, padding="same").path == "direct"                    # small output
+    assert _plan(big, np.outer(rng.standard_normal(25), rng.standard_normal(25))).path == "separable"  # rank 1
+    assert _plan(big + (2,), rng.standard_normal((2, 2, 21, 21))).path == "dense"               # channel-mixing
 
 
 @pytest.mark.parametrize("kside, fft", [(20, True), (19, False)])
 @pytest.mark.parametrize("dtype", ["float32", "uint8"])
-def test_kernels_either_side_of_the_threshold(kside, fft, dtype, fft_calls, rng):
-    side = int(np.ceil(np.sqrt(conv._FFT_MIN_OUT)))
+def test_kernels_either_side_of_the_threshold(kside, fft, dtype, rng):
+    side = int(np.ceil(np.sqrt(conv.FFT_MIN_OUT)))
     x = rng.uniform(0, 255, (side, side + 7, 3))
     x = x.astype(np.uint8) if dtype == "uint8" else x.astype(np.float32)
     k = rng.standard_normal((kside, kside)).astype(np.float32)
     out = convcli.convolve(x, k, padding="same", padding_mode="reflect")
-    assert fft_calls == ([True] if fft else [])
+    assert _plan(x.shape, k, padding="same", padding_mode="reflect").path == ("fft" if fft else "direct")
+    if fft:
+        np.testing.assert_array_equal(out, _fft(x, k, padding="same", padding_mode="reflect"))
     pad = ((kside - 1) // 2, kside // 2) * 2
     ref = _shifted_sum(x, k, (pad[0], pad[1], pad[0], pad[1]), "reflect", (1, 1), (1, 1))
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6 * float(np.abs(ref).max()))
 
 
-def test_fft_huge_dynamic_range(monkeypatch, fft_calls):
+def test_fft_huge_dynamic_range():
     rng = np.random.default_rng(5)
     x = rng.uniform(1e-3, 2e-3, (330, 340)).astype(np.float32)
     x[:, :150] = rng.uniform(-1e6, 1e6, (330, 150))                 # 1e6 next to 1e-3
     x[250:258, 250:258] = 1e6                                         # and a block inside the small part
     k = rng.standard_normal((25, 25)).astype(np.float32)
-    run = lambda: convcli.convolve(x, k, padding="same", padding_mode="reflect")  # noqa: E731
-    out = run()
-    assert fft_calls == [True]
-    direct = _direct(monkeypatch, run)
+    out = convcli.convolve(x, k, padding="same", padding_mode="reflect")
+    np.testing.assert_array_equal(out, _fft(x, k, padding="same", padding_mode="reflect"))   # the chain's choice
+    direct = _direct(x, k, padding="same", padding_mode="reflect")
     pad = (12, 12, 12, 12)
     ref = _shifted_sum(x, k, pad, "reflect", (1, 1), (1, 1))
     scale = _shifted_sum(np.abs(x), np.abs(k), pad, "reflect", (1, 1), (1, 1))   # Σ |k|·|x| per output
@@ -252,36 +251,35 @@ def test_fft_huge_dynamic_range(monkeypatch, fft_calls):
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
-def test_fft_integer_kernel_on_integer_image_is_exact(dtype, monkeypatch, fft_calls, rng):
+def test_fft_integer_kernel_on_integer_image_is_exact(dtype, rng):
     x = rng.integers(0, 256, (310, 305, 3)).astype(dtype)
     k = rng.integers(-4, 5, (21, 21)).astype(np.float32)
-    run = lambda: convcli.convolve(x, k, padding="same", padding_mode="replicate", bias=0.5)  # noqa: E731
-    out = run()
-    assert fft_calls == [True]
+    kw = dict(padding="same", padding_mode="replicate", bias=0.5)
+    out = convcli.convolve(x, k, **kw)
+    np.testing.assert_array_equal(out, _fft(x, k, **kw))
     ref = _shifted_sum(x, k, (10, 10, 10, 10), "replicate", (1, 1), (1, 1))
     assert np.array_equal(ref, np.round(ref))
     np.testing.assert_array_equal(out, (ref + 0.5).astype(np.float32))
-    np.testing.assert_array_equal(out, _direct(monkeypatch, run))                      # bit for bit
+    np.testing.assert_array_equal(out, _direct(x, k, **kw))                              # bit for bit
     # a constant image: a zero-sum kernel gives exact zeros, not FFT noise
     flat = np.full((310, 305), 200, dtype=dtype)
     k0 = k.copy()
     k0[10, 10] -= k0.sum()
     assert k0.sum() == 0
-    zeros = convcli.convolve(flat, k0, padding="same", padding_mode="reflect")
-    assert fft_calls[-1] is True
+    zeros = _fft(flat, k0, padding="same", padding_mode="reflect")
     np.testing.assert_array_equal(zeros, np.zeros((310, 305), np.float32))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_fft_non_finite_input_falls_back_to_direct(bad, monkeypatch, fft_calls, rng):
+def test_fft_non_finite_input_falls_back_to_direct(bad, rng):
     x = rng.uniform(0, 255, (320, 330, 3)).astype(np.float32)
     x[200, 40, 1] = bad
     x[5, 300, 0] = bad
     k = rng.standard_normal((21, 21)).astype(np.float32)
-    run = lambda: convcli.convolve(x, k, padding="same", padding_mode="zeros")  # noqa: E731
-    out = run()
-    assert fft_calls == [False]                                      # tried, met the value, gave way
-    direct = _direct(monkeypatch, run)
+    out, plan = _run(x, k, padding="same", padding_mode="zeros")
+    assert plan.path == "fft"
+    assert run_fft(_rows(x), 3, plan) is None                        # tried, met the value, gave way
+    direct = _direct(x, k, padding="same", padding_mode="zeros")
     np.testing.assert_array_equal(out, direct)                      # NaN/inf where the direct sum has them
     spoilt = ~np.isfinite(out)
     assert 0 < spoilt.sum() <= 2 * 21 * 21                          # the two windows' worth, not whole tiles
@@ -290,13 +288,13 @@ def test_fft_non_finite_input_falls_back_to_direct(bad, monkeypatch, fft_calls, 
 
 
 def test_fft_tiling_covers_the_output():
-    assert [conv._fast_len(n) for n in (1, 7, 11, 121, 246, 257, 4097)] == [1, 8, 12, 125, 250, 270, 4320]
+    assert [_fast_len(n) for n in (1, 7, 11, 121, 246, 257, 4097)] == [1, 8, 12, 125, 250, 270, 4320]
     for out_n in (1, 5, 100, 299, 300, 512, 1000, 4096):
         for span in (1, 9, 20, 31, 64):
-            n, valid, count = conv._tiling(out_n, span, 256)
+            n, valid, count = _tiling(out_n, span, 256)
             assert valid == n - span + 1 or (count == 1 and valid == out_n <= n - span + 1)
             assert count * valid >= out_n > (count - 1) * valid
-            assert conv._fast_len(n) == n
+            assert _fast_len(n) == n
 
 
 # ------------------------------------------------------------------ straight to pixels, in strips
@@ -346,16 +344,19 @@ def test_pixel_path_equals_the_rule_applied_to_the_float_result(seed, strips, mo
         done += 1
 
 
-def test_pixel_path_declines_what_it_does_not_do(rng):
+def test_pixels_on_paths_that_are_not_row_local_map_the_whole_result(rng):
     from convcli.ops import display
+    from convcli.ops.sinks import Pixels, RangeRule
 
-    mapping = display.pointwise_rule("clip", 255.0)
     x = rng.integers(0, 256, (400, 400)).astype(np.uint8)
     big = conv.plan_convolution(x.shape, rng.standard_normal((25, 25)).astype(np.float32), padding="same")
-    assert conv._fft_wins(big) and conv.run_plan_pixels(x, big, *mapping, 255.0) is None
     rgb = rng.integers(0, 256, (20, 20, 3)).astype(np.uint8)
     dense = conv.plan_convolution(rgb.shape, rng.standard_normal((2, 3, 3, 3)).astype(np.float32))
-    assert conv.run_plan_pixels(rgb, dense, *mapping, 255.0) is None
+    assert big.path == "fft" and dense.path == "dense"
+    for arr, plan in ((x, big), (rgb, dense)):
+        for rule in ("clip", "abs", "offset", "rescale"):
+            np.testing.assert_array_equal(conv.run_plan(arr, plan, Pixels(RangeRule(rule))),
+                                          display.to_pixels(conv.run_plan(arr, plan), 255.0, rule))
     assert display.pointwise_rule("rescale", 255.0) is None
     assert display.pointwise_rule("offset", 255.0) == (False, 1.0, 128.0)
     assert display.pointwise_rule("abs", 65535.0, 2.0) == (True, 2.0, 0.0)
@@ -365,7 +366,7 @@ def test_a_tiny_weight_keeps_a_kernel_off_the_separable_path():
     # 3e-45 beside 1 is below float32 precision of the largest entry, but it multiplies 1e15 (or inf)
     # where every other term is 0: dropping it (as a rank-1 split would) changes the result
     k = np.array([[0, 3e-45], [1, 0]], dtype=np.float32)
-    assert conv._rank1_factors(k) is None
+    assert rank1_factors(k) is None
     x = np.zeros((8, 3), np.float32)
     x[6, 2] = 1e15
     out = convcli.convolve(x, k)
@@ -378,4 +379,4 @@ def test_a_tiny_weight_keeps_a_kernel_off_the_separable_path():
 
 @pytest.mark.parametrize("spec", ["gaussian:5", "gaussian:15,2.5", "gaussian:31", "box:7", "sobel-y", "vertical-edge"])
 def test_usual_separable_kernels_still_split(spec):
-    assert conv._rank1_factors(convcli.parse_kernel(spec)) is not None
+    assert rank1_factors(convcli.parse_kernel(spec)) is not None

@@ -182,14 +182,11 @@ def test_trace_model_marks_pytorchs_winner():
 def test_unpadded_row_kernel_matches_the_general_kernel_bit_for_bit(shape, mode, size, stride):
     # unpadded whole windows take the interleaved-row kernel (2×2 stride 2 on 2-D: a vectorised
     # loop; big inputs: several threads); the general planar kernel must give the same bits, NaNs too
-    from convcli.ops.pool import _MODE_CODE, _pool2d, plan_pool
-    from convcli.ops._common import from_planes, to_planes
+    from convcli.ops.pool import plan_pool, run_pool
     rng = np.random.default_rng(sum(shape))
     x = (rng.standard_normal(shape) * 50).astype(np.float32)
     x.reshape(-1)[rng.integers(0, x.size, 7)] = np.nan
-    plan = plan_pool(x.shape, mode=mode, size=size, stride=stride)
-    planes = to_planes(x)
-    ref = np.empty((planes.shape[0], plan.out_h, plan.out_w), np.float32)
-    _pool2d(planes, plan.size[0], plan.size[1], plan.stride[0], plan.stride[1], 0, 0, _MODE_CODE[mode], True, ref)
+    assert plan_pool(x.shape, mode=mode, size=size, stride=stride).path == "rows"
+    ref = run_pool(x, plan_pool(x.shape, mode=mode, size=size, stride=stride, path="planes"))
     out = convcli.pool(x, mode=mode, size=size, stride=stride)
-    np.testing.assert_array_equal(out.view(np.uint32), from_planes(ref, x.ndim == 2).view(np.uint32))
+    np.testing.assert_array_equal(out.view(np.uint32), ref.view(np.uint32))

@@ -10,11 +10,24 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _NP_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
+def check_real(arr: np.ndarray, name: str) -> None:
+    """InputError unless ``arr`` holds real numbers (bool, integers or floats)."""
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+
+
+def parse_word(value, words: tuple[str, ...], aliases: dict[str, str] | None = None) -> str | None:
+    """``value`` stripped and lower-cased, an alias replaced by its word: one of ``words``, or None
+    (the caller raises its own message)."""
+    word = str(value).strip().lower()
+    word = (aliases or {}).get(word, word)
+    return word if word in words else None
+
+
 def as_float_image(image, name: str = "image") -> np.ndarray:
     """Check an (H, W) or (H, W, C) real array and return it as float32 (H, W, C) plus whether it was 2-D."""
     arr = np.asarray(image)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    check_real(arr, name)
     if arr.ndim not in (2, 3):
         raise InputError(f"{name} must be 2-dimensional (H, W) or 3-dimensional (H, W, C), got shape {arr.shape}")
     if arr.size == 0:
@@ -37,10 +50,8 @@ def from_planes(planes: np.ndarray, two_d: bool) -> np.ndarray:
 
 
 def check_padding_mode(mode: str) -> str:
-    m = str(mode).strip().lower()
-    if m in ("zero", "constant"):
-        m = "zeros"
-    if m not in PADDING_MODES:
+    m = parse_word(mode, PADDING_MODES, {"zero": "zeros", "constant": "zeros"})
+    if m is None:
         raise ParameterError(f"padding mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
     return m
 
@@ -80,3 +91,18 @@ def as_rows(arr: np.ndarray) -> np.ndarray:
     if arr.size == 0:
         return arr.reshape(1, 0)
     return arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(1, -1)
+
+
+def interleaved_rows(arr: np.ndarray, *, keep_uint8: bool = False) -> tuple[np.ndarray, int]:
+    """(rows, C): an (H, W) or (H, W, C) array as contiguous channel-interleaved rows (H, W·C),
+    float32 (uint8 kept as it is with ``keep_uint8``). C comes from the array, not a plan: one
+    plan may serve the colour and the alpha."""
+    nc = arr.shape[2] if arr.ndim == 3 else 1
+    if not (keep_uint8 and arr.dtype == np.uint8):
+        arr = arr.astype(np.float32, copy=False)
+    return np.ascontiguousarray(arr).reshape(arr.shape[0], arr.shape[1] * nc), nc
+
+
+def from_rows(out: np.ndarray, two_d: bool, nc: int) -> np.ndarray:
+    """Interleaved result rows (H', W'·C) (values or pixels) back to (H', W') or (H', W', C)."""
+    return out if two_d else out.reshape(out.shape[0], out.shape[1] // nc, nc)

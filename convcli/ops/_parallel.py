@@ -6,9 +6,18 @@ Python threads run blocks in parallel. This costs about what a Numba parallel re
 only one compiled kernel per dtype is loaded or compiled (a prange driver compiles the whole block
 again: seconds on a first run).
 
-How many blocks a job gets is decided here only, by :func:`n_blocks`, from the op's estimate of
-its work (see each op's ``*_work`` helper, in "value touches": one multiply-add, compare or
-evaluation of one output value).
+How many blocks a job gets is decided here only, by :func:`n_blocks`, from the runner's estimate
+of its work in "value touches" (one multiply-add, compare or evaluation for one output value):
+
+=================  =================================================================
+convolution        output values × taps / 4 (four taps share one pass over a row chunk)
+transposed conv.   input values × taps / 4
+pooling            output values × window cells
+upsampling         output values × (row taps + column taps)
+activation         values × 16 (a transcendental costs about 16 multiply-adds)
+pixel mapping      values
+FFT tiles          tiles × tile cells × 8
+=================  =================================================================
 """
 from __future__ import annotations
 

@@ -12,13 +12,14 @@ names the argument or the variable (fail closed: never a silent fallback).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import ParameterError
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """One path of an op's chain (a NamedTuple: cheap to make on every plan)."""
+
     name: str
     cannot: str | None = None     # why this path cannot run the plan, or None
     wins: bool = True             # whether the op's thresholds pick it (among the paths that can run)
@@ -27,6 +28,16 @@ class Option:
 def env_name(op: str) -> str:
     """The environment variable that forces ``op``'s path: CONVCLI_CONV_PATH, CONVCLI_POOL_PATH, ..."""
     return f"CONVCLI_{op.upper()}_PATH"
+
+
+def check_path(op: str, names: tuple[str, ...], path: str | None, source: str = "path") -> str | None:
+    """``path`` as a known path name of ``op`` (lower case), or None; else a ParameterError naming ``source``."""
+    if path is None:
+        return None
+    wanted = str(path).strip().lower()
+    if wanted not in names:
+        raise ParameterError(f"{source} for {op} must be one of {', '.join(names)}, got {path!r}")
+    return wanted
 
 
 def choose(op: str, options: list[Option], path: str | None = None) -> str:
@@ -39,9 +50,7 @@ def choose(op: str, options: list[Option], path: str | None = None) -> str:
         if env:
             path, source = env, env_name(op)
     if path is not None:
-        wanted = str(path).strip().lower()
-        if wanted not in names:
-            raise ParameterError(f"{source} for {op} must be one of {', '.join(names)}, got {path!r}")
+        wanted = check_path(op, tuple(names), path, source)
         option = options[names.index(wanted)]
         if option.cannot is not None:
             raise ParameterError(f"{source}: the {op} path {wanted!r} cannot run this plan: {option.cannot}")

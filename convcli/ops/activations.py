@@ -28,8 +28,9 @@ import numpy as np
 from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before Numba loads)
 from numba import njit
 
-from ..errors import InputError, ParameterError
-from ._common import as_rows, widen_range
+from ..errors import ParameterError
+from ._common import as_rows, check_real, parse_word, widen_range
+from ._paths import Option, choose
 from .sinks import Values, sink_or_values
 
 FUNCTIONS = ("relu", "leaky-relu", "sigmoid", "tanh", "elu", "gelu", "silu", "softplus")
@@ -135,9 +136,8 @@ def check_function(fn: str, alpha: float | None = None) -> tuple[str, float]:
 
     Raises ``ParameterError`` for an unknown name, an α for a function without one, or a non-finite α.
     """
-    name = str(fn).strip().lower()
-    name = _ALIASES.get(name, name)
-    if name not in _CODES:
+    name = parse_word(fn, FUNCTIONS, _ALIASES)
+    if name is None:
         raise ParameterError(f"unknown activation {fn!r}; choose one of {', '.join(FUNCTIONS)}")
     if alpha is None:
         return name, DEFAULT_ALPHA.get(name, 0.0)
@@ -151,8 +151,7 @@ def check_function(fn: str, alpha: float | None = None) -> tuple[str, float]:
 
 def _as_float32(x) -> np.ndarray:
     arr = np.asarray(x)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise InputError(f"the input must hold real numbers, got dtype {arr.dtype}")
+    check_real(arr, "the input")
     out = np.asarray(arr, dtype=np.float32)
     return out if out.flags.c_contiguous else out.copy(order="C")
 
@@ -176,13 +175,29 @@ def evaluate(x, fn: str, *, alpha: float | None = None, value: bool = True,
     return (first, None) if value else (None, first)
 
 
-def run_activation(arr, fn: str, *, alpha: float | None = None, sink=None) -> np.ndarray:
-    """g(x) into ``sink`` (None: float32 values; :class:`~convcli.ops.sinks.Pixels`: pixels made
-    strip by strip), the shape of ``arr``."""
+@dataclass(frozen=True)
+class ActivationPlan:
+    """A checked activation: the function, its α (0 where it has none) and the path that runs."""
+
+    fn: str
+    alpha: float
+    path: str = "rows"
+
+
+def plan_activation(fn: str, alpha: float | None = None, *, path: str | None = None) -> ActivationPlan:
+    """Check the function and α; ``path`` (or CONVCLI_ACTIVATION_PATH) may name the one path,
+    ``rows``: the elementwise kernel over the input's rows, row-local."""
     name, a = check_function(fn, alpha)
+    return ActivationPlan(name, float(a), choose("activation", [Option("rows")], path))
+
+
+def run_activation(arr, fn, *, alpha: float | None = None, sink=None) -> np.ndarray:
+    """g(x) into ``sink`` (None: float32 values; :class:`~convcli.ops.sinks.Pixels`: pixels made
+    strip by strip), the shape of ``arr``. ``fn`` is a function name or an :class:`ActivationPlan`."""
+    plan = fn if isinstance(fn, ActivationPlan) else plan_activation(fn, alpha)
     x = _as_float32(arr)
     rows = as_rows(x)
-    fill = partial(_activate_rows, rows, _CODES[name], float(a), 0, np.empty((1, 1), dtype=np.float32))
+    fill = partial(_activate_rows, rows, _CODES[plan.fn], plan.alpha, 0, np.empty((1, 1), dtype=np.float32))
     out = sink_or_values(sink).rows(fill, rows.shape[0], rows.shape[1], rows.size * _WORK_PER_VALUE)
     return out.reshape(x.shape)
 

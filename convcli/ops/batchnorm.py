@@ -26,6 +26,7 @@ from .. import _numba_env  # noqa: F401  (sets the Numba cache directory before 
 from numba import njit, prange
 
 from ..errors import InputError, ParameterError
+from ._common import check_real
 
 _CHUNKS = 64
 
@@ -154,8 +155,7 @@ def _unbiased(var: np.ndarray, n: int) -> np.ndarray:
 def _as_items(batch, name: str = "batch") -> tuple[list[np.ndarray], str]:
     """Arrays (H, W, C) float32 plus how to give results back: 'stack3' / 'stack4' / 'list'."""
     if isinstance(batch, np.ndarray):
-        if batch.dtype == object or batch.dtype.kind not in "biuf":
-            raise InputError(f"{name} must hold real numbers, got dtype {batch.dtype}")
+        check_real(batch, name)
         if batch.ndim not in (3, 4):
             raise InputError(f"{name} must be (N, H, W) or (N, H, W, C) (or a list of (H, W[, C]) arrays), "
                              f"got shape {batch.shape}")
@@ -168,8 +168,7 @@ def _as_items(batch, name: str = "batch") -> tuple[list[np.ndarray], str]:
         items = []
         for i, item in enumerate(batch):
             a = np.asarray(item)
-            if a.dtype == object or a.dtype.kind not in "biuf":
-                raise InputError(f"{name}[{i}] must hold real numbers, got dtype {a.dtype}")
+            check_real(a, f"{name}[{i}]")
             if a.ndim not in (2, 3):
                 raise InputError(f"{name}[{i}] must be (H, W) or (H, W, C), got shape {a.shape}")
             a = a.astype(np.float32, copy=False)
@@ -255,47 +254,80 @@ def batch_norm(batch, *, eps: float = 1e-5, momentum: float | None = 0.1, gamma=
     c = items[0].shape[2]
     g = _per_channel(gamma, c, "gamma", 1.0)
     b = _per_channel(beta, c, "beta", 0.0)
+    rm, rv = _running(running_mean, running_var, c)
+    whole = channel_moments(items)
+    outputs: list[np.ndarray | None] = [None] * len(items)
+    if training:
+        size = len(items) if batch_size is None else int(batch_size)
+        batches, rm, rv, tracked = _train(items, whole, size, momentum, int(num_batches_tracked), rm, rv,
+                                          _Affine(eps, g, b), outputs)
+    else:
+        batches, tracked = [_evaluate(items, whole, rm, rv, _Affine(eps, g, b), outputs)], int(num_batches_tracked)
+    n_all, mean_all, var_all = whole
+    stats = BatchNormStats(c, n_all, len(items), mean_all, var_all, _unbiased(var_all, n_all), rm, rv, tracked,
+                           float(eps), momentum, g, b, bool(training), batches)
+    return _shaped(outputs, kind, batch), stats
+
+
+def _running(running_mean, running_var, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """The starting (or, in evaluation, the stored) running statistics, checked."""
     rm = _per_channel(running_mean, c, "running_mean", 0.0)
     rv = _per_channel(running_var, c, "running_var", 1.0)
     if np.any(rv < 0):
         raise ParameterError("running_var must be ≥ 0")
-    tracked = int(num_batches_tracked)
-    n_all, mean_all, var_all = channel_moments(items)
-    outputs: list[np.ndarray | None] = [None] * len(items)
+    return rm, rv
+
+
+@dataclass(frozen=True)
+class _Affine:
+    """ε and the learnable scale and shift: out = γ·(z − μ)/√(σ² + ε) + β."""
+
+    eps: float
+    gamma: np.ndarray
+    beta: np.ndarray
+
+    def normalize(self, arr: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+        return _apply(arr, mean, 1.0 / np.sqrt(var + self.eps), self.gamma, self.beta)
+
+
+def _evaluate(items, whole, rm, rv, affine: _Affine, outputs: list) -> BatchStats:
+    """Evaluation: every input normalized with the running statistics, which stay as they are."""
+    n_all, mean_all, var_all = whole
+    for i, a in enumerate(items):
+        outputs[i] = affine.normalize(a, rm, rv)
+    return BatchStats(0, 0, len(items), n_all, mean_all, var_all, _unbiased(var_all, n_all), rm.copy(), rv.copy(), None)
+
+
+def _train(items, whole, size: int, momentum, tracked: int, rm, rv, affine: _Affine, outputs: list):
+    """Training: each mini-batch of ``size`` inputs normalized with its own statistics, the running
+    statistics updated after each. Returns (per-batch stats, running mean, running var, tracked)."""
     batches: list[BatchStats] = []
-    size = len(items) if batch_size is None else int(batch_size)
-    if not training:
-        invstd = 1.0 / np.sqrt(rv + eps)
-        for i, a in enumerate(items):
-            outputs[i] = _apply(a, rm, invstd, g, b)
-        batches.append(BatchStats(0, 0, len(items), n_all, mean_all, var_all, _unbiased(var_all, n_all),
-                                  rm.copy(), rv.copy(), None))
-    else:
-        for k, start in enumerate(range(0, len(items), size)):
-            chunk = items[start:start + size]
-            n, mean, var = channel_moments(chunk) if len(chunk) < len(items) else (n_all, mean_all, var_all)
-            if n < 2:
-                raise InputError(f"mini-batch {k + 1} (input {start + 1}) has only one value per channel; "
-                                 f"training needs more than one (PyTorch refuses it too)")
-            unbiased = _unbiased(var, n)
-            previous = (rm, rv)
-            tracked += 1
-            factor = 1.0 / tracked if momentum is None else float(momentum)
-            rm = (1.0 - factor) * rm + factor * mean
-            rv = (1.0 - factor) * rv + factor * unbiased
-            invstd = 1.0 / np.sqrt(var + eps)
-            for j, a in enumerate(chunk):
-                outputs[start + j] = _apply(a, mean, invstd, g, b)
-            batches.append(BatchStats(k, start, start + len(chunk), n, mean, var, unbiased, rm.copy(), rv.copy(),
-                                      factor, previous[0].copy(), previous[1].copy()))
-    stats = BatchNormStats(c, n_all, len(items), mean_all, var_all, _unbiased(var_all, n_all), rm, rv, tracked,
-                           float(eps), momentum, g, b, bool(training), batches)
+    for k, start in enumerate(range(0, len(items), size)):
+        chunk = items[start:start + size]
+        n, mean, var = channel_moments(chunk) if len(chunk) < len(items) else whole
+        if n < 2:
+            raise InputError(f"mini-batch {k + 1} (input {start + 1}) has only one value per channel; "
+                             f"training needs more than one (PyTorch refuses it too)")
+        unbiased = _unbiased(var, n)
+        previous = (rm, rv)
+        tracked += 1
+        factor = 1.0 / tracked if momentum is None else float(momentum)
+        rm = (1.0 - factor) * rm + factor * mean
+        rv = (1.0 - factor) * rv + factor * unbiased
+        for j, a in enumerate(chunk):
+            outputs[start + j] = affine.normalize(a, mean, var)
+        batches.append(BatchStats(k, start, start + len(chunk), n, mean, var, unbiased, rm.copy(), rv.copy(),
+                                  factor, previous[0].copy(), previous[1].copy()))
+    return batches, rm, rv, tracked
+
+
+def _shaped(outputs: list, kind: str, batch):
+    """The outputs shaped like the input batch: a stacked array, or a list of 2-D / 3-D arrays."""
     if kind == "stack4":
-        return np.stack(outputs), stats
+        return np.stack(outputs)
     if kind == "stack3":
-        return np.stack([o[:, :, 0] for o in outputs]), stats
-    shaped = [o[:, :, 0] if np.ndim(src) == 2 else o for o, src in zip(outputs, batch)]
-    return shaped, stats
+        return np.stack([o[:, :, 0] for o in outputs])
+    return [o[:, :, 0] if np.ndim(src) == 2 else o for o, src in zip(outputs, batch)]
 
 
 def _apply(arr: np.ndarray, mean: np.ndarray, invstd: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:

@@ -13,11 +13,13 @@ from numba import njit, prange
 from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import Pair, as_pair, pool_out, pool_out_formula
-from ._common import as_float_image, from_planes, to_planes
+from ._common import as_float_image, parse_word, from_planes, from_rows, interleaved_rows, to_planes
+from ._paths import Option, choose
 from .sinks import sink_or_values
 
 POOL_MODES = ("max", "min", "avg")
 _MODE_CODE = {"max": 0, "min": 1, "avg": 2}
+POOL_PATHS = ("rows", "planes")
 _MODE_ALIASES = {"mean": "avg", "average": "avg", "maximum": "max", "minimum": "min"}
 
 
@@ -146,6 +148,7 @@ class PoolPlan:
     padding: Pair
     ceil_mode: bool
     count_include_pad: bool
+    path: str = "planes"        # the path that runs (POOL_PATHS), set by plan_pool
 
     @property
     def out_h(self) -> int:
@@ -169,16 +172,16 @@ class PoolPlan:
 
 
 def check_pool_mode(mode: str) -> str:
-    m = str(mode).strip().lower()
-    m = _MODE_ALIASES.get(m, m)
-    if m not in POOL_MODES:
+    m = parse_word(mode, POOL_MODES, _MODE_ALIASES)
+    if m is None:
         raise ParameterError(f"pooling mode must be one of {', '.join(POOL_MODES)}, got {mode!r}")
     return m
 
 
 def plan_pool(shape: Sequence[int], *, mode: str = "max", size=2, stride=None, padding=0,
-              ceil_mode: bool = False, count_include_pad: bool = True) -> PoolPlan:
-    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); PyTorch's rules."""
+              ceil_mode: bool = False, count_include_pad: bool = True, path: str | None = None) -> PoolPlan:
+    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); PyTorch's rules.
+    The plan names its path (:func:`choose_pool_path`; ``path`` forces one of POOL_PATHS)."""
     m = check_pool_mode(mode)
     h, w = int(shape[0]), int(shape[1])
     c = int(shape[2]) if len(shape) == 3 else 1
@@ -196,21 +199,37 @@ def plan_pool(shape: Sequence[int], *, mode: str = "max", size=2, stride=None, p
             f"the {k[0]}×{k[1]} window does not fit in the input {h}×{w} with padding {p[0]},{p[1]} "
             f"(output would be {plan.out_h}×{plan.out_w})")
     check_pixels(plan.out_h, plan.out_w, c)
+    object.__setattr__(plan, "path", choose_pool_path(plan, path))   # still being made: frozen from here on
     return plan
+
+
+def choose_pool_path(plan: PoolPlan, path: str | None = None) -> str:
+    """The pooling's flat chain: the first path that can run the plan.
+
+    rows    no padding and every window inside the input (a ceil-mode partial window is not):
+            whole windows on channel-interleaved rows, row-local, the 2×2 stride-2 case vectorised
+    planes  any pooling, on (C, H, W) planes: windows clipped to the input, padding, the divisor rules
+
+    ``path`` (or CONVCLI_POOL_PATH) forces one; a path that cannot run the plan is a ParameterError.
+    """
+    (kh, kw), (sy, sx) = plan.size, plan.stride
+    inside = (plan.padding == (0, 0) and (plan.out_h - 1) * sy + kh <= plan.in_h
+              and (plan.out_w - 1) * sx + kw <= plan.in_w)
+    return choose("pool", [
+        Option("rows", None if inside else "it needs padding 0 and every window inside the input"),
+        Option("planes"),
+    ], path)
 
 
 def run_pool(arr: np.ndarray, plan: PoolPlan, sink=None) -> np.ndarray:
     """Run a checked plan on a float32 (H, W) or (H, W, C) array into ``sink`` (None: float32 values)."""
     sink = sink_or_values(sink)
     (kh, kw), (sy, sx) = plan.size, plan.stride
-    if (plan.padding == (0, 0) and (plan.out_h - 1) * sy + kh <= plan.in_h
-            and (plan.out_w - 1) * sx + kw <= plan.in_w):
-        # every window inside the input: pool the interleaved rows directly (no transposes)
-        nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
-        rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
+    if plan.path == "rows":        # every window inside the input: the interleaved rows, no transposes
+        rows, nc = interleaved_rows(arr)
         fill = partial(_pool_rows, rows, nc, kh, kw, sy, sx, _MODE_CODE[plan.mode])
         out = sink.rows(fill, plan.out_h, plan.out_w * nc, plan.out_h * plan.out_w * nc * kh * kw)
-        return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
+        return from_rows(out, arr.ndim == 2, nc)
     planes = to_planes(arr)
     out = np.empty((planes.shape[0], plan.out_h, plan.out_w), dtype=np.float32)
     _pool2d(planes, plan.size[0], plan.size[1], plan.stride[0], plan.stride[1], plan.padding[0],

@@ -19,9 +19,12 @@ from ..errors import ParameterError
 from ..kernels import parse_kernel
 from ..limits import check_pixels
 from ..shapes import Pair, as_pair, tconv_out, tconv_out_formula
-from ._common import as_float_image, from_planes, to_planes
+from ._common import as_float_image, from_planes, from_rows, interleaved_rows, to_planes
+from ._paths import Option, choose
 from .conv import convolve
 from .sinks import sink_or_values
+
+TCONV_PATHS = ("rows", "planes")
 
 
 @njit(cache=True, parallel=True)
@@ -131,9 +134,11 @@ class TConvPlan:
     channels_in: int
     channels_out: int
     bias: np.ndarray            # (C_out,)
+    path: str = "planes"        # the path that runs (TCONV_PATHS), set by plan_tconv
 
     @property
     def dense(self) -> bool:
+        """Whether the kernel mixes channels (4-D)."""
         return self.kernel.ndim == 4
 
     @property
@@ -162,8 +167,9 @@ class TConvPlan:
 
 
 def plan_tconv(shape: Sequence[int], kernel, *, stride=1, padding=0, output_padding=0, dilation=1,
-               bias=0.0) -> TConvPlan:
-    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); raise ``ParameterError``."""
+               bias=0.0, path: str | None = None) -> TConvPlan:
+    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); raise ``ParameterError``.
+    The plan names its path (:func:`choose_tconv_path`; ``path`` forces one of TCONV_PATHS)."""
     h, w = int(shape[0]), int(shape[1])
     c = int(shape[2]) if len(shape) == 3 else 1
     k = parse_kernel(kernel)
@@ -197,32 +203,61 @@ def plan_tconv(shape: Sequence[int], kernel, *, stride=1, padding=0, output_padd
         raise ParameterError(f"bias has {b.size} values but the output has {c_out} channel(s)")
     if not np.all(np.isfinite(b)):
         raise ParameterError("bias must be finite")
-    return TConvPlan(h, w, k, s, p, a, d, c, c_out, b.astype(np.float32))
+    plan = TConvPlan(h, w, k, s, p, a, d, c, c_out, b.astype(np.float32))
+    object.__setattr__(plan, "path", choose_tconv_path(plan, path))  # still being made: frozen from here on
+    return plan
+
+
+def choose_tconv_path(plan: TConvPlan, path: str | None = None) -> str:
+    """The transposed convolution's flat chain: the first path that can run the plan.
+
+    rows    a 2-D kernel (one for every channel): the gather split into the stride's phases on
+            channel-interleaved rows, every tap one contiguous multiply-add; row-local
+    planes  any kernel, on (C, H, W) planes: the general gather, the only path for a 4-D
+            (C_in, C_out, kh, kw) kernel that mixes channels
+
+    ``path`` (or CONVCLI_TCONV_PATH) forces one; a path that cannot run the plan is a ParameterError.
+    """
+    return choose("tconv", [
+        Option("rows", None if not plan.dense else "it needs a 2-D kernel (one for every channel), this one is 4-D"),
+        Option("planes"),
+    ], path)
 
 
 def run_tconv(arr: np.ndarray, plan: TConvPlan, sink=None) -> np.ndarray:
-    """Run a checked plan on a float32 (H, W) or (H, W, C) array into ``sink`` (None: float32 values)."""
+    """Run a checked plan's path on a float32 (H, W) or (H, W, C) array into ``sink`` (None: float32 values)."""
     sink = sink_or_values(sink)
-    if not plan.dense:
-        # one kernel for every channel: gather by stride phase on the interleaved rows (no transposes)
-        nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
-        rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
-        bias = plan.bias if plan.bias.size == nc else np.resize(plan.bias, nc).astype(np.float32)
-        fill = partial(_tconv_rows, rows, nc, np.ascontiguousarray(plan.kernel, dtype=np.float32), bias,
-                       plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
-                       plan.dilation[0], plan.dilation[1])
-        out = sink.rows(fill, plan.out_h, plan.out_w * nc, rows.size * plan.kernel.size / 4)
-        return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
+    if plan.path == "rows":
+        return _run_phase_rows(arr, plan, sink)
+    return sink.whole(_run_planes(arr, plan))
+
+
+def _run_phase_rows(arr: np.ndarray, plan: TConvPlan, sink):
+    """The rows path: one kernel for every channel, by stride phase on the interleaved rows."""
+    rows, nc = interleaved_rows(arr)
+    bias = plan.bias if plan.bias.size == nc else np.resize(plan.bias, nc).astype(np.float32)
+    fill = partial(_tconv_rows, rows, nc, np.ascontiguousarray(plan.kernel, dtype=np.float32), bias,
+                   plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
+                   plan.dilation[0], plan.dilation[1])
+    # each tap is one contiguous multiply-add, four to a vector: a quarter of them is the work
+    out = sink.rows(fill, plan.out_h, plan.out_w * nc, rows.size * plan.kernel.size / 4)
+    return from_rows(out, arr.ndim == 2, nc)
+
+
+def _run_planes(arr: np.ndarray, plan: TConvPlan) -> np.ndarray:
+    """The planes path: the general gather; a 2-D kernel acts as (C, 1, kh, kw), channel c on itself."""
     x = to_planes(arr)
+    bias = plan.bias
     if plan.dense:
         w = np.ascontiguousarray(plan.kernel, dtype=np.float32)
     else:
-        w = np.ascontiguousarray(np.broadcast_to(plan.kernel, (plan.channels_in, 1) + plan.kernel.shape),
+        w = np.ascontiguousarray(np.broadcast_to(plan.kernel, (x.shape[0], 1) + plan.kernel.shape),
                                  dtype=np.float32)
-    out = np.empty((plan.channels_out, plan.out_h, plan.out_w), dtype=np.float32)
-    _tconv2d(x, w, plan.bias, plan.dense, plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
+        bias = bias if bias.size == x.shape[0] else np.resize(bias, x.shape[0]).astype(np.float32)
+    out = np.empty((bias.size, plan.out_h, plan.out_w), dtype=np.float32)
+    _tconv2d(x, w, bias, plan.dense, plan.stride[0], plan.stride[1], plan.padding[0], plan.padding[1],
              plan.dilation[0], plan.dilation[1], out)
-    return sink.whole(from_planes(out, arr.ndim == 2))
+    return from_planes(out, arr.ndim == 2)
 
 
 def tconv(image, kernel, *, stride=1, padding=0, output_padding=0, dilation=1, bias=0.0) -> np.ndarray:

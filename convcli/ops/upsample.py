@@ -20,10 +20,13 @@ from numba import njit
 from ..errors import ParameterError
 from ..limits import check_pixels
 from ..shapes import upsample_out_formula, upsample_out
-from ._common import as_float_image
+from ._common import as_float_image, parse_word, from_rows, interleaved_rows
+from ._paths import Option, choose
 from .sinks import sink_or_values
 
 UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
+# one engine serves every mode: separable taps on channel-interleaved rows, row-local
+UPSAMPLE_PATHS = ("rows",)
 _MODE_ALIASES = {"linear": "bilinear", "nearest_exact": "nearest-exact", "cubic": "bicubic"}
 CUBIC_A = -0.75          # PyTorch's (and OpenCV's) bicubic convolution parameter
 
@@ -149,6 +152,7 @@ class UpsamplePlan:
     channels: int
     y: AxisTaps
     x: AxisTaps
+    path: str = "rows"          # the path that runs (UPSAMPLE_PATHS)
 
     @property
     def in_h(self) -> int:
@@ -173,9 +177,8 @@ class UpsamplePlan:
 
 
 def check_upsample_mode(mode: str) -> str:
-    m = str(mode).strip().lower()
-    m = _MODE_ALIASES.get(m, m)
-    if m not in UPSAMPLE_MODES:
+    m = parse_word(mode, UPSAMPLE_MODES, _MODE_ALIASES)
+    if m is None:
         raise ParameterError(f"interpolation mode must be one of {', '.join(UPSAMPLE_MODES)} (or linear = "
                              f"bilinear), got {mode!r}")
     return m
@@ -307,8 +310,9 @@ def _scale_pair(scale) -> tuple[float, float]:
 
 
 def plan_upsample(shape: Sequence[int], *, mode: str = "nearest", scale=None, size=None,
-                  align_corners: bool = False) -> UpsamplePlan:
-    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); PyTorch's rules."""
+                  align_corners: bool = False, path: str | None = None) -> UpsamplePlan:
+    """Check every parameter against an input ``shape`` ((H, W) or (H, W, C)); PyTorch's rules.
+    ``path`` (or CONVCLI_UPSAMPLE_PATH) may name the one path, ``rows``."""
     m = check_upsample_mode(mode)
     h, w = int(shape[0]), int(shape[1])
     c = int(shape[2]) if len(shape) == 3 else 1
@@ -342,7 +346,8 @@ def plan_upsample(shape: Sequence[int], *, mode: str = "nearest", scale=None, si
     shortcuts = out_h + out_w <= SMALL_NEAREST_OUTPUT
     return UpsamplePlan(m, bool(align_corners), c,
                         axis_taps(h, out_h, m, scales[0], bool(align_corners), shortcuts),
-                        axis_taps(w, out_w, m, scales[1], bool(align_corners), shortcuts))
+                        axis_taps(w, out_w, m, scales[1], bool(align_corners), shortcuts),
+                        choose("upsample", [Option("rows")], path))
 
 
 def _periodic_run(off: np.ndarray, wx: np.ndarray) -> np.ndarray:
@@ -388,8 +393,7 @@ def _period_candidates(off: np.ndarray, n: int):
 
 def run_upsample(arr: np.ndarray, plan: UpsamplePlan, sink=None) -> np.ndarray:
     """Run a checked plan on a float32 (H, W) or (H, W, C) array into ``sink`` (None: float32 values)."""
-    nc = arr.shape[2] if arr.ndim == 3 else 1      # the plan may serve the colour and the alpha
-    rows = np.ascontiguousarray(arr, dtype=np.float32).reshape(plan.in_h, plan.in_w * nc)
+    rows, nc = interleaved_rows(arr)
     # per interleaved output position t = ox·C + c: the source positions ix·C + c and weights
     chan = np.arange(nc, dtype=np.int64)
     off = (plan.x.index.T[:, :, None] * nc + chan).reshape(plan.x.index.shape[1], -1).astype(np.uintp)
@@ -399,7 +403,7 @@ def run_upsample(arr: np.ndarray, plan: UpsamplePlan, sink=None) -> np.ndarray:
     n_out = plan.out_w * nc
     taps = plan.y.index.shape[1] + plan.x.index.shape[1]
     out = sink_or_values(sink).rows(fill, plan.out_h, n_out, plan.out_h * n_out * taps)
-    return out if arr.ndim == 2 else out.reshape(plan.out_h, plan.out_w, nc)
+    return from_rows(out, arr.ndim == 2, nc)
 
 
 def upsample(image, *, mode: str = "nearest", scale=None, size=None, align_corners: bool = False) -> np.ndarray:
