@@ -33,10 +33,14 @@ MAX_STAGES = 64
 def _builders() -> dict:
     """Each chainable subcommand's stage builder: the step from the subcommand's parsed parameters.
     (Imported here, not at the top: the commands are listed in --help in the order they register.)"""
-    from . import activate, convolve, pool, tconv, upsample
+    from .activate import stage_step as activate_stage
+    from .convolve import stage_step as convolve_stage
+    from .pool import stage_step as pool_stage
+    from .tconv import stage_step as tconv_stage
+    from .upsample import stage_step as upsample_stage
 
-    return {"convolve": convolve.stage_step, "tconv": tconv.stage_step, "activate": activate.stage_step,
-            "pool": pool.stage_step, "upsample": upsample.stage_step}
+    return {"convolve": convolve_stage, "tconv": tconv_stage, "activate": activate_stage, "pool": pool_stage,
+            "upsample": upsample_stage}
 
 
 # options that belong to the chain, not to a stage
@@ -192,17 +196,19 @@ def _geometry_builder(stage: Stage):
     from ..ops.tconv import plan_tconv, remedy_padding
     from ..ops.upsample import plan_upsample
     from ..traces import receptive as rf
-    from . import convolve, pool, upsample
+    from .convolve import GEOMETRY as CONV, convolve_settings
+    from .pool import GEOMETRY as POOL, pool_geometry
+    from .upsample import GEOMETRY as UPSAMPLE, upsample_geometry
 
     p, label = stage.params, stage.text
     if stage.name == "convolve":
-        settings = convolve.convolve_settings(**{k: p[k] for k in convolve.OWN if k not in ("range_mode", "alpha")})
+        settings = convolve_settings(**{k: p[k] for k in CONV})
         return lambda shape: rf.conv_geometry(label, settings.plan(shape))
     if stage.name == "pool":
-        geometry = pool.pool_geometry(**{k: p[k] for k in pool.GEOMETRY})
+        geometry = pool_geometry(**{k: p[k] for k in POOL})
         return lambda shape: rf.pool_geometry(label, plan_pool(shape, **geometry))
     if stage.name == "upsample":
-        geometry = upsample.upsample_geometry(**{k: p[k] for k in upsample.GEOMETRY})
+        geometry = upsample_geometry(**{k: p[k] for k in UPSAMPLE})
         return lambda shape: rf.upsample_geometry(label, plan_upsample(shape, **geometry))
     if stage.name == "tconv":
         if p["overlap"]:

@@ -6,6 +6,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from ..batch import Step
 from ..imageio import resolve_range
 from ..ops.conv import carry_alpha, conv_settings, run_plan
 from ..traces.conv import DEFAULT_MAX_STEPS, conv_trace
@@ -63,7 +64,7 @@ def convolve_settings(*, kernel: str, stride=(1, 1), padding=(0, 0), padding_mod
 
 def convolve_step(*, kernel: str, stride=(1, 1), padding=(0, 0), padding_mode=PaddingMode.zeros, dilation=(1, 1),
                   flip: bool = False, bias=(0.0,), range_mode: RangeMode = RangeMode.auto,
-                  alpha: AlphaMode = AlphaMode.keep, trace: Tracing = Tracing()):
+                  alpha: AlphaMode = AlphaMode.keep, trace: Tracing = Tracing()) -> Step:
     """Check the parsed options once and return the per-input step (also used by `convcli chain`)."""
     settings = convolve_settings(kernel=kernel, stride=stride, padding=padding, padding_mode=padding_mode,
                                  dilation=dilation, flip=flip, bias=bias)
@@ -74,12 +75,12 @@ def convolve_step(*, kernel: str, stride=(1, 1), padding=(0, 0), padding_mode=Pa
                    reads_uint8=True)
 
 
-OWN = ("kernel", "stride", "padding", "padding_mode", "dilation", "flip", "bias", "range_mode", "alpha")
+GEOMETRY = ("kernel", "stride", "padding", "padding_mode", "dilation", "flip", "bias")
 
 
-def stage_step(params: dict, **_printing) -> object:
+def stage_step(params: dict, **_printing) -> Step:
     """A `convcli chain` stage: the step from this command's parsed parameters."""
-    return convolve_step(**{k: params[k] for k in OWN}, trace=tracing_of(params))
+    return convolve_step(**{k: params[k] for k in GEOMETRY + ("range_mode", "alpha")}, trace=tracing_of(params))
 
 
 @app.command(epilog=EPILOG)

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..batch import Step
 from ..imageio import resolve_range
 from ..ops.pool import plan_pool, run_pool
 from ..traces.pool import DEFAULT_MAX_STEPS, pool_trace
@@ -32,7 +33,7 @@ class PoolMode(str, Enum):
 
 def pool_step(*, mode: PoolMode = PoolMode.max, size=(2, 2), stride=None, padding=(0, 0), ceil_mode: bool = False,
               count_include_pad: bool = True, alpha: AlphaMode = AlphaMode.keep,
-              range_mode: RangeMode = RangeMode.auto, trace: Tracing = Tracing()):
+              range_mode: RangeMode = RangeMode.auto, trace: Tracing = Tracing()) -> Step:
     """The per-input step for parsed options (also used by `convcli chain`)."""
     geometry = pool_geometry(mode=mode, size=size, stride=stride, padding=padding, ceil_mode=ceil_mode,
                              count_include_pad=count_include_pad)
@@ -51,7 +52,7 @@ def pool_geometry(*, mode=PoolMode.max, size=(2, 2), stride=None, padding=(0, 0)
 GEOMETRY = ("mode", "size", "stride", "padding", "ceil_mode", "count_include_pad")
 
 
-def stage_step(params: dict, **_printing) -> object:
+def stage_step(params: dict, **_printing) -> Step:
     """A `convcli chain` stage: the step from this command's parsed parameters."""
     return pool_step(**{k: params[k] for k in GEOMETRY + ("alpha", "range_mode")}, trace=tracing_of(params))
 

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import ParameterError
+from ..batch import Step
 from ..imageio import resolve_range
 from ..ops.upsample import plan_upsample, run_upsample
 from ..traces.upsample import DEFAULT_MAX_STEPS, upsample_trace
@@ -36,7 +37,7 @@ class UpsampleMode(str, Enum):
 
 def upsample_step(*, mode: UpsampleMode = UpsampleMode.nearest, scale=None, size=None, align_corners: bool = False,
                   alpha: AlphaMode = AlphaMode.keep, range_mode: RangeMode = RangeMode.auto,
-                  trace: Tracing = Tracing()):
+                  trace: Tracing = Tracing()) -> Step:
     """The per-input step for parsed options (also used by `convcli chain`)."""
     geometry = upsample_geometry(mode=mode, scale=scale, size=size, align_corners=align_corners)
     rule = resolve_range(RangeMode(range_mode).value, None)
@@ -54,7 +55,7 @@ def upsample_geometry(*, mode=UpsampleMode.nearest, scale=None, size=None, align
 GEOMETRY = ("mode", "scale", "size", "align_corners")
 
 
-def stage_step(params: dict, **_printing) -> object:
+def stage_step(params: dict, **_printing) -> Step:
     """A `convcli chain` stage: the step from this command's parsed parameters."""
     return upsample_step(**{k: params[k] for k in GEOMETRY + ("alpha", "range_mode")}, trace=tracing_of(params))
 
