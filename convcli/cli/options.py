@@ -15,7 +15,7 @@ import typer
 from .. import limits, numbers
 from ..errors import ConvcliError, ExitCode, ParameterError
 from ..render.console import set_terminal
-from ..render.present import DEFAULT_DELAY
+from ..render.present import DEFAULT_DELAY  # noqa: F401  (the default of --delay, for the commands)
 
 IO_PANEL = "Input and output"
 GEOMETRY_PANEL = "Geometry"
