@@ -72,12 +72,13 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _run_in_context(args: list[str]) -> int:
+    """One run, in its own context: a fresh write-guard registry and the pixel limit of the
+    environment (or --max-pixels); both go with the context when the run ends."""
     from .. import limits, safeio
 
     debug = "--debug" in args
     _route_warnings()
-    outer_run = safeio.begin_run()
-    outer_limit = limits.override()
+    safeio.begin_run()
     limits.set_max_pixels(None)
     code = int(ExitCode.FAILURE)
     previous = _catch_signals()
@@ -88,8 +89,7 @@ def _run_in_context(args: list[str]) -> int:
         return code
     finally:
         _restore_streams(streams)
-        safeio.end_run(commit=code in (ExitCode.OK, ExitCode.PARTIAL), outer=outer_run)
-        limits.set_max_pixels(outer_limit)
+        safeio.end_run(commit=code in (ExitCode.OK, ExitCode.PARTIAL))
         _restore_signals(previous)
 
 
