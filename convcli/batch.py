@@ -5,6 +5,11 @@ don't stop the batch, atomic writes. No Typer or Rich here: the CLI and scripts 
 >>> from convcli.batch import run_batch, Outcome
 >>> records = run_batch(["photos/"], lambda im: Outcome(convcli.convolve(im.data, "box", padding="same")),
 ...                     out_dir="out")                                          # doctest: +SKIP
+
+The parts, in the order a batch meets them: :func:`plan_records` (expansion, output names, checks
+before any work), :func:`load_one` (in an I/O thread), :func:`run_one` (the op, in the calling
+thread), :func:`save_one` (encode and write, in an I/O thread), :func:`_drain` (records reported
+in input order). :class:`BatchOptions` carries the options between them.
 """
 from __future__ import annotations
 
@@ -25,9 +30,7 @@ import numpy as np
 from .safeio import printable
 from . import imageio, safeio
 from .errors import ConvcliError, ExitCode, LimitError, OutputError, ParameterError
-
-# set by the CLI's --debug: print the traceback of each failing input (they are otherwise one line)
-debug_tracebacks = False
+from .ops.sinks import RangeRule
 
 MAX_JOBS = 64
 READABLE_EXTS = imageio.READ_IMAGE_EXTS | imageio.MATRIX_EXTS
@@ -37,23 +40,44 @@ FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "tif": ".tif", "tiff": 
 
 @dataclass
 class Outcome:
-    """What an op made of one input: the result and how to write it."""
+    """What an op made of one input: one payload, ``data``, and how to write it.
 
-    result: np.ndarray
-    range_mode: str = "clip"
+    ``data`` holds the float values, or (``is_pixels``) the 8-bit pixels the op made straight
+    through ``rule`` when the step was told that nothing but an image output reads the values.
+    ``rule`` turns values into an image's pixels (clip, abs, rescale, offset, or activate's
+    "window": lo..hi stretched onto 0..max); .npy/.csv/.txt outputs get the values as they are.
+    """
+
+    data: np.ndarray
+    rule: RangeRule = field(default_factory=lambda: RangeRule("clip"))
     alpha: np.ndarray | None = None
     maxval: float | None = None          # None: the input's own scale
     formulas: list[str] = field(default_factory=list)
     title: str = "result"                # how a printed table of it is headed
-    for_image: np.ndarray | None = None  # what to write when the output is an image (e.g. mapped to pixels)
     report: dict | None = None           # extra facts for the --json record (e.g. activation statistics)
     colormap: str | None = None          # image outputs: colour a one-channel result through this map
-    # the result already mapped to 8-bit pixels by the range rule (only when the input's
-    # pixel_target asked for it); ``result`` is then None: nothing else reads the float values
-    pixels: np.ndarray | None = None
+    is_pixels: bool = False              # ``data`` is pixels made through ``rule``, not values
 
 
-Step = Callable[[imageio.Loaded], Outcome]
+@dataclass(frozen=True)
+class Step:
+    """One input's work. ``run(loaded, pixels)`` returns its :class:`Outcome`; ``pixels`` says that
+    the result goes only to an 8-bit image, so the op may make pixels through its range rule
+    straight away (the step may still return values). ``traces``: the step prints a trace;
+    ``prints``: it prints on its own, so no result table follows; ``standalone``: what the
+    command does without any input (activate --plot), else None."""
+
+    run: Callable[[imageio.Loaded, bool], Outcome]
+    traces: bool = False
+    prints: bool = False
+    standalone: Callable[..., None] | None = None
+
+    @classmethod
+    def of(cls, fn: "Step | Callable[[imageio.Loaded], Outcome]") -> "Step":
+        """A plain ``loaded -> Outcome`` function (the Python API) as a Step that always makes values."""
+        if isinstance(fn, Step):
+            return fn
+        return cls(run=lambda loaded, pixels: fn(loaded))
 
 
 @dataclass
@@ -202,57 +226,103 @@ def _summary_stats(rec: Record, result: np.ndarray) -> None:
         rec.min, rec.max, rec.mean = float(finite.min()), float(finite.max()), float(finite.mean())
 
 
-def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, output: str | None = None,
-              fmt: str | None = None, name: str = "{stem}", jobs: int | None = None, gray: bool = False,
-              alpha: str = "keep", matrix: str | None = None, stdin_bytes: Callable[[], bytes] | None = None,
-              stdout_write: Callable[[bytes], None] | None = None,
-              on_record: Callable[[Record], None] | None = None,
-              on_result: Callable[[imageio.Loaded, Outcome], None] | None = None,
-              expanded: list[tuple[str, str | None]] | None = None, statistics: bool = True,
-              pixel_outputs: bool = False) -> list[Record]:
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs: where outputs go, how inputs are read, who hears about each one.
+
+    ``statistics``: fill each record's min, max and mean (three passes over the result: 50 ms for
+    a 12 MP photo; the CLI asks for them only with --json). ``pixel_outputs``: nothing but the
+    output reads a result (no ``on_result`` reader such as a table, a picture or a colour map), so
+    a step may make an 8-bit image output's pixels straight away. ``debug``: print the traceback of
+    each failing input (otherwise one line each).
+    """
+
+    out_dir: str | None = None
+    output: str | None = None
+    fmt: str | None = None
+    name: str = "{stem}"
+    jobs: int | None = None
+    gray: bool = False
+    alpha: str = "keep"
+    matrix: str | None = None
+    stdin_bytes: Callable[[], bytes] | None = None
+    stdout_write: Callable[[bytes], None] | None = None
+    on_record: Callable[[Record], None] | None = None
+    on_result: Callable[[imageio.Loaded, Outcome], None] | None = None
+    statistics: bool = True
+    pixel_outputs: bool = False
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fmt", check_format(self.fmt))     # checked once: png, PNG, .png -> png
+
+    def target(self, rec: Record) -> str | None:
+        """The name whose extension picks ``rec``'s encoding (None: nothing is written)."""
+        return None if rec.output is None else encoding_name(rec.output, self.fmt)
+
+
+def run_batch(inputs: list[str], step: Step | Callable[[imageio.Loaded], Outcome], *,
+              expanded: list[tuple[str, str | None]] | None = None, **options) -> list[Record]:
     """Run ``step`` over every input; write each result (``output`` for one input, else into ``out_dir``).
 
-    Decoding and encoding run in ``jobs`` threads (Pillow releases the GIL) while the op itself
-    runs in the calling thread, where Numba already uses every core. A failing input is recorded
-    and skipped; the others are still written. Outputs are written atomically and never replace an
-    input of the batch. ``on_result`` sees each loaded input and its outcome (for traces, tables).
-    ``expanded``: ``inputs`` already run through :func:`expand_inputs` (to expand them only once).
-    ``statistics``: fill each record's min, max and mean (three passes over the result: 50 ms for a
-    12 MP photo; the CLI asks for them only with --json). The output shape is always filled in.
-    ``pixel_outputs``: a step may return the pixels of an image output directly (Outcome.pixels;
-    each input's ``pixel_target`` names its image output), when nothing else needs the float result:
-    no statistics, and no ``on_result`` that reads it.
+    ``options`` are :class:`BatchOptions`. Decoding and encoding run in ``jobs`` threads (Pillow
+    releases the GIL) while the op itself runs in the calling thread, where Numba already uses
+    every core. A failing input is recorded and skipped; the others are still written. Outputs are
+    written atomically and never replace an input of the batch. ``on_result`` sees each loaded
+    input and its outcome (for traces, tables). ``expanded``: ``inputs`` already run through
+    :func:`expand_inputs` (to expand them only once). The output shape is always filled in.
     """
-    fmt = check_format(fmt)
-    if matrix is not None and inputs:
+    opts = BatchOptions(**options)
+    records = plan_records(inputs, opts, expanded)
+    for rec in records:
+        if rec.status == "error" and opts.on_record:
+            opts.on_record(rec)
+    todo = [r for r in records if r.status == "pending"]
+    # threads never outnumber the inputs, nor a small bound (the op itself uses every core)
+    jobs = max(1, min(opts.jobs or os.cpu_count() or 1, MAX_JOBS, len(todo) or 1))
+    _pump(todo, Step.of(step), opts, jobs)
+    return records
+
+
+def plan_records(inputs: list[str], opts: BatchOptions,
+                 expanded: list[tuple[str, str | None]] | None = None) -> list[Record]:
+    """One record per input, before any work: inputs expanded, output names given and checked."""
+    if opts.matrix is not None and inputs:
         raise ParameterError("give either INPUT or --matrix, not both")
-    if matrix is not None:
+    if opts.matrix is not None:
         expanded = [("--matrix", None)]
     elif expanded is None:
         expanded = expand_inputs(inputs)
     if not expanded:
         raise ParameterError("missing INPUT (files, directories, glob patterns, - for stdin, or --matrix \"...\")")
-    if output is not None and len(expanded) > 1:
+    if opts.output is not None and len(expanded) > 1:
         raise ParameterError(f"-o names one output but there are {len(expanded)} inputs; use --out-dir DIR")
-    if out_dir is not None:
-        check_out_dir(out_dir)
+    if opts.out_dir is not None:
+        check_out_dir(opts.out_dir)
     records = [Record(input=p, status="error" if err else "pending", error=printable(err) if err else None,
                       exit_code=int(ExitCode.BAD_INPUT) if err else 0) for p, err in expanded]
-    real_inputs = [p for p, err in expanded if err is None and p not in ("-", "--matrix")]
-    for src in real_inputs:
-        safeio.note_read(src)
+    for p, err in expanded:
+        if err is None and p not in ("-", "--matrix"):
+            safeio.note_read(p)
+    _name_outputs(records, opts)
+    return records
+
+
+def _name_outputs(records: list[Record], opts: BatchOptions) -> None:
+    """Each pending record's output; one that cannot be written, or is another input's, fails now."""
     taken: dict[str, str] = {}
     for index, rec in enumerate(records, start=1):
         if rec.status != "pending":
             continue
-        if output is not None:
-            rec.output = output
-        elif out_dir is not None:
-            rec.output = output_name(rec.input, out_dir, fmt=fmt, name=name, index=index)
+        if opts.output is not None:
+            rec.output = opts.output
+        elif opts.out_dir is not None:
+            rec.output = output_name(rec.input, opts.out_dir, fmt=opts.fmt, name=opts.name,
+                                     index=index)
         if rec.output is None or rec.output == "-":
             continue
         try:
-            imageio.output_kind(encoding_name(rec.output, fmt))
+            imageio.output_kind(opts.target(rec))
             if os.path.isdir(os.path.dirname(os.path.abspath(rec.output))):
                 safeio.check_target(rec.output)
             key = os.path.realpath(rec.output)
@@ -261,55 +331,94 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
                                   f"use --name to tell them apart")
             taken[key] = rec.input
         except ConvcliError as exc:
-            _fail(rec, exc)
-    for rec in records:
-        if rec.status == "error" and on_record:
-            on_record(rec)
+            _fail(rec, exc, opts.debug)
 
-    todo = [r for r in records if r.status == "pending"]
-    # threads never outnumber the inputs, nor a small bound (the op itself uses every core)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, MAX_JOBS, len(todo) or 1))
 
-    def load(rec: Record) -> imageio.Loaded:
-        if rec.input == "--matrix":
-            loaded = imageio.load_matrix_text(matrix or "")
-            if gray and loaded.channels > 1:
-                loaded.data = loaded.data.mean(axis=2)
-            return loaded
-        data = stdin_bytes() if rec.input == "-" and stdin_bytes else None
-        return imageio.load_input(rec.input, gray=gray, alpha=alpha, data=data)
+def load_one(rec: Record, opts: BatchOptions) -> imageio.Loaded:
+    """Read ``rec``'s input (a file, stdin, or the inline --matrix)."""
+    if rec.input == "--matrix":
+        loaded = imageio.load_matrix_text(opts.matrix or "")
+        if opts.gray and loaded.channels > 1:
+            loaded.data = loaded.data.mean(axis=2)
+        return loaded
+    data = opts.stdin_bytes() if rec.input == "-" and opts.stdin_bytes else None
+    return imageio.load_input(rec.input, gray=opts.gray, alpha=opts.alpha, data=data)
 
-    def target_of(rec: Record) -> str | None:
-        return None if rec.output is None else encoding_name(rec.output, fmt)
 
-    def save(rec: Record, loaded: imageio.Loaded, out: Outcome, started: float) -> None:
-        try:
-            if rec.output is not None:
-                target = target_of(rec)
-                is_image = imageio.output_kind(target) == "image"
-                image = is_image and out.for_image is not None
-                maxval = out.maxval if out.maxval is not None else loaded.maxval
-                if out.pixels is not None:
-                    payload = imageio.encode_pixels(out.pixels, imageio.image_format(target), alpha=out.alpha, color_mode=loaded.mode)
-                elif is_image and out.colormap:
-                    payload = imageio.encode_result(_colorized(out, maxval), target, maxval=255.0,
-                                                    range_mode="clip", alpha=_alpha_8bit(out.alpha, maxval))
-                else:
-                    payload = imageio.encode_result(out.for_image if image else out.result, target,
-                                                    maxval=maxval, range_mode=out.range_mode, alpha=out.alpha, color_mode=loaded.mode)
-                if rec.output == "-":
-                    assert stdout_write is not None
-                    stdout_write(payload)
-                else:
-                    if out_dir is not None:
-                        make_out_dir(out_dir)
-                    safeio.write_file(rec.output, payload)
-            rec.status = "ok"
-        except BrokenPipeError:
-            raise
-        except Exception as exc:
-            _fail(rec, as_convcli_error(exc, rec.output or rec.input, writing=True))
-        rec.seconds = round(time.perf_counter() - started, 6)
+def wants_pixels(rec: Record, loaded: imageio.Loaded, opts: BatchOptions) -> bool:
+    """Whether ``rec``'s result goes to an 8-bit image and nowhere else: then the op may make the
+    pixels straight away. Not with --json statistics or a reader of the values (``pixel_outputs``),
+    not for 16-bit images, and not for a float image written to TIFF (which keeps the values)."""
+    target = opts.target(rec)
+    if not opts.pixel_outputs or opts.statistics or target is None or imageio.output_kind(target) != "image":
+        return False
+    float_tiff = loaded.mode == "F" and os.path.splitext(target)[1].lower() in (".tif", ".tiff")
+    return loaded.maxval == 255.0 and not float_tiff
+
+
+def run_one(rec: Record, loaded: imageio.Loaded, step: Step, opts: BatchOptions) -> Outcome:
+    """The op on one loaded input (in the calling thread), its record filled in."""
+    rec.input_shape = list(loaded.raw.shape)
+    out = step.run(loaded, wants_pixels(rec, loaded, opts))
+    if opts.statistics and not out.is_pixels:
+        _summary_stats(rec, out.data)
+    else:
+        rec.output_shape = list(out.data.shape)
+    rec.report = out.report
+    if opts.on_result:
+        opts.on_result(loaded, out)
+    return out
+
+
+def save_one(rec: Record, loaded: imageio.Loaded, out: Outcome, opts: BatchOptions, started: float) -> None:
+    """Encode and write ``rec``'s result (in an I/O thread); a failure is this record's."""
+    try:
+        if rec.output is not None:
+            payload = encode_outcome(out, loaded, opts.target(rec))
+            if rec.output == "-":
+                assert opts.stdout_write is not None
+                opts.stdout_write(payload)
+            else:
+                if opts.out_dir is not None:
+                    make_out_dir(opts.out_dir)
+                safeio.write_file(rec.output, payload)
+        rec.status = "ok"
+    except BrokenPipeError:
+        raise
+    except Exception as exc:
+        _fail(rec, as_convcli_error(exc, rec.output or rec.input, writing=True), opts.debug)
+    rec.seconds = round(time.perf_counter() - started, 6)
+
+
+def encode_outcome(out: Outcome, loaded: imageio.Loaded, target: str) -> bytes:
+    """The bytes of ``out`` for ``target``'s extension, on the input's scale unless it says otherwise."""
+    maxval = out.maxval if out.maxval is not None else loaded.maxval
+    is_image = imageio.output_kind(target) == "image"
+    if out.is_pixels:
+        return imageio.encode_pixels(out.data, imageio.image_format(target), alpha=out.alpha,
+                                     color_mode=loaded.mode)
+    if is_image and out.colormap:
+        return imageio.encode_result(_colorized(out, maxval), target, maxval=255.0, range_mode="clip",
+                                     alpha=_alpha_8bit(out.alpha, maxval))
+    values, mode = image_values(out, maxval) if is_image else (out.data, "clip")
+    return imageio.encode_result(values, target, maxval=maxval, range_mode=mode, alpha=out.alpha,
+                                 color_mode=loaded.mode)
+
+
+def image_values(out: Outcome, maxval: float) -> tuple[np.ndarray, str]:
+    """What the image writer maps, and its range rule: the values under their rule, or, for a
+    "window" rule, lo..hi already stretched onto 0..maxval (clipped when written)."""
+    if out.rule.mode == "window":
+        from .ops.activations import to_pixels
+        return to_pixels(out.data, (out.rule.lo, out.rule.hi), maxval), "clip"
+    return out.data, out.rule.mode
+
+
+def _pump(todo: list[Record], step: Step, opts: BatchOptions, jobs: int) -> None:
+    """Load ahead, run in order, save behind: at most ``jobs`` loads and saves in flight. Work goes
+    to the I/O threads inside a copy of this run's context (its limits, write guard, terminal)."""
+    def submit(pool, fn, *args) -> Future:
+        return pool.submit(contextvars.copy_context().run, fn, *args)
 
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="convcli-io") as pool:
@@ -320,7 +429,7 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
         def submit_next() -> None:
             rec = next(queue, None)
             if rec is not None:
-                loads.append((rec, pool.submit(contextvars.copy_context().run, load, rec), time.perf_counter()))
+                loads.append((rec, submit(pool, load_one, rec, opts), time.perf_counter()))
 
         try:
             for _ in range(jobs):
@@ -328,62 +437,61 @@ def run_batch(inputs: list[str], step: Step, *, out_dir: str | None = None, outp
             while loads:
                 rec, fut, started = loads.popleft()
                 submit_next()
-                try:
-                    loaded = fut.result()
-                    rec.input_shape = list(loaded.raw.shape)
-                    target = target_of(rec)
-                    if pixel_outputs and not statistics and target and imageio.output_kind(target) == "image":
-                        loaded.pixel_target = target
-                    out = step(loaded)
-                    if statistics:
-                        _summary_stats(rec, out.result)
-                    else:
-                        rec.output_shape = list((out.result if out.pixels is None else out.pixels).shape)
-                    rec.report = out.report
-                    if on_result:
-                        on_result(loaded, out)
-                except BrokenPipeError:
-                    raise
-                except Exception as exc:
-                    # MemoryError: an allocation no estimate foresaw; anything else is a bug, but
-                    # it is this input's bug: its record says so and the batch goes on
-                    _fail(rec, as_convcli_error(exc, rec.input))
-                    rec.seconds = round(time.perf_counter() - started, 6)
-                    if on_record:
-                        with lock:
-                            on_record(rec)
+                done = _run_loaded(rec, fut, step, opts, started)
+                if done is None:
+                    _report(rec, opts, lock)
                     continue
-                saves.append((rec, pool.submit(contextvars.copy_context().run, save, rec, loaded, out, started)))
-                _drain(saves, on_record, lock, keep=jobs)
-            _drain(saves, on_record, lock, keep=0)
+                saves.append((rec, submit(pool, save_one, rec, *done, opts, started)))
+                _drain(saves, opts, lock, keep=jobs)
+            _drain(saves, opts, lock, keep=0)
         except KeyboardInterrupt:
             for _, fut, _ in loads:
                 fut.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return records
+
+
+def _run_loaded(rec: Record, fut: Future, step: Step, opts: BatchOptions,
+                started: float) -> tuple[imageio.Loaded, Outcome] | None:
+    """The loaded input and its outcome, or None when loading or the op failed (recorded)."""
+    try:
+        loaded = fut.result()
+        return loaded, run_one(rec, loaded, step, opts)
+    except BrokenPipeError:
+        raise
+    except Exception as exc:
+        # MemoryError: an allocation no estimate foresaw; anything else is a bug, but it is this
+        # input's bug: its record says so and the batch goes on
+        _fail(rec, as_convcli_error(exc, rec.input), opts.debug)
+        rec.seconds = round(time.perf_counter() - started, 6)
+        return None
 
 
 def _colorized(out: Outcome, maxval: float) -> np.ndarray:
     """The result through ``out.colormap`` as 8-bit RGB values (see colormaps.colorize)."""
     from . import colormaps
 
-    display = out.for_image if out.for_image is not None else imageio.to_display(out.result, maxval, out.range_mode)
-    return colormaps.colorize(out.result, out.colormap or "gray", display=display, maxval=maxval)
+    values, mode = image_values(out, maxval)
+    display = values if out.rule.mode == "window" else imageio.to_display(values, maxval, mode)
+    return colormaps.colorize(out.data, out.colormap or "gray", display=display, maxval=maxval)
 
 
 def _alpha_8bit(alpha: np.ndarray | None, maxval: float) -> np.ndarray | None:
     return None if alpha is None else np.asarray(alpha, dtype=np.float32) * (255.0 / maxval)
 
 
-def _drain(saves: list, on_record, lock, *, keep: int) -> None:
+def _report(rec: Record, opts: BatchOptions, lock: threading.Lock) -> None:
+    if opts.on_record:
+        with lock:
+            opts.on_record(rec)
+
+
+def _drain(saves: list, opts: BatchOptions, lock: threading.Lock, *, keep: int) -> None:
     """Report finished saves in order, waiting for the oldest while more than ``keep`` are in flight."""
     while saves and (len(saves) > keep or saves[0][1].done()):
         rec, fut = saves.pop(0)
         fut.result()
-        if on_record:
-            with lock:
-                on_record(rec)
+        _report(rec, opts, lock)
 
 
 _STREAM_ERRNOS = (errno.ENOSPC, errno.EBADF, errno.EIO, getattr(errno, "EDQUOT", errno.ENOSPC))
@@ -409,8 +517,8 @@ def as_convcli_error(exc: BaseException, name: str, *, writing: bool = False) ->
     return InternalError(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
 
 
-def _fail(rec: Record, exc: ConvcliError) -> None:
-    if debug_tracebacks:
+def _fail(rec: Record, exc: ConvcliError, debug: bool = False) -> None:
+    if debug:
         import traceback
 
         traceback.print_exc(file=sys.stderr)

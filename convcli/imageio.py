@@ -42,16 +42,6 @@ class Loaded:
     original_mode: str = ""          # Pillow mode as stored in the file
     alpha: np.ndarray | None = None  # float32 (H, W) alpha kept aside, on the same scale
     notes: list[str] = field(default_factory=list)
-    # where the result goes when it is written as an 8-bit image and nothing else needs its float
-    # values (set by run_batch): an op may then hand back pixels instead (Outcome.pixels)
-    pixel_target: str | None = None
-
-    def __setattr__(self, name: str, value) -> None:
-        # a float image written to .tif keeps its float values: it is never an 8-bit pixel target
-        if name == "pixel_target" and value is not None and self.mode == "F" and \
-                os.path.splitext(str(value))[1].lower() in (".tif", ".tiff"):
-            value = None
-        object.__setattr__(self, name, value)
 
     @property
     def data(self) -> np.ndarray:

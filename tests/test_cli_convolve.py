@@ -299,14 +299,17 @@ def test_image_outputs_straight_from_pixels_equal_the_float_route(cli, tmp_path,
     Image.fromarray(pixels[..., 0] if bands == 1 else pixels, mode).save(tmp_path / "in.png")
     args = ("convolve", tmp_path / "in.png", "-k", "sobel-x" if range_mode != "offset" else "1,-2;0.5,0.25",
             "--padding", "1", "--stride", "1,2", "--range", range_mode)
+    from convcli.ops.sinks import Pixels
+
     pixel_calls = []
-    real = conv.run_plan_pixels
+    real = conv.run_plan
 
-    def counted(*a):
-        pixel_calls.append(1)
-        return real(*a)
+    def counted(*a, sink=None):
+        if isinstance(sink, Pixels):
+            pixel_calls.append(1)
+        return real(*a, sink=sink)
 
-    monkeypatch.setattr(convolve_cmd, "run_plan_pixels", counted)
+    monkeypatch.setattr(convolve_cmd, "run_plan", counted)
     assert cli(*args, "-o", tmp_path / f"straight{ext}")[0] == 0
     assert bool(pixel_calls) == (range_mode != "rescale")      # rescale needs the whole result first
     # the same command with --json: every float result is kept for the statistics

@@ -53,7 +53,7 @@ def test_padding_words(cli, given, hint):
 
 
 def test_padding_words_and_numbers_still_parse(cli):
-    from convcli.cli._common import parse_padding
+    from convcli.cli.options import parse_padding
     assert parse_padding(" Same ") == "same" and parse_padding("full") == "full"
     assert parse_padding("2") == (2, 2) and parse_padding("1,2") == (1, 2)
     code, out, _ = cli("convolve", "--matrix", M, "-k", "box", "--padding", "same")

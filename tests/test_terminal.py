@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from convcli.render.console import TrimmedStream, make_console, settings, strip_line, use_color
+from convcli.render.console import TrimmedStream, make_console, reset_terminal, set_terminal, strip_line, use_color
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_images"
@@ -181,9 +181,10 @@ def test_use_color_precedence(monkeypatch):
     assert use_color(pipe, mode="auto", environ={"FORCE_COLOR": "1", "NO_COLOR": "1"}) is False
     assert use_color(pipe, mode="always", environ={"NO_COLOR": "1"}) is True
     assert use_color(tty, mode="never", environ={"FORCE_COLOR": "1"}) is False
-    monkeypatch.setattr(settings, "color", "always")
+    token = set_terminal(color="always")
     monkeypatch.setenv("COLUMNS", "47")
     console = make_console()
+    reset_terminal(token)
     assert console.width == 47 and console.color_system is not None and not console.no_color
 
 

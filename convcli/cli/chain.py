@@ -12,16 +12,18 @@ from typing import Annotated, Callable, Optional
 import numpy as np
 import typer
 
-from ..batch import Outcome
-from ..errors import InputError, LimitError, ParameterError
+from ..batch import Outcome, Step
+from ..errors import ConvcliError, InputError, LimitError, ParameterError
 from ..imageio import Loaded, resolve_range
+from ..ops.sinks import RangeRule
 from ..render import make_console
 from ..render.summary import print_chain_summary
-from ..safeio import printable, read_bounded
-from . import app
-from ._common import (TRACE_PANEL, AlphaMode, AlphaOpt, ColormapOpt, FormatOpt, GrayOpt, JobsOpt, JsonOpt, MatrixOpt,
-                      MaxPixelsOpt, NameOpt, OutDirOpt, OutputOpt, QuietOpt, RangeMode, RangeOpt, ShowOpt,
-                      apply_limits, parse_ints, run_command)
+from ..safeio import defer, printable, read_bounded
+from .application import app
+from .options import (TRACE_PANEL, AlphaMode, AlphaOpt, ColormapOpt, ColorOpt, DebugOpt, FormatOpt, GrayOpt, JobsOpt,
+                      JsonOpt, MatrixOpt, MaxPixelsOpt, NameOpt, OutDirOpt, OutputOpt, QuietOpt, RangeMode, RangeOpt,
+                      ShowOpt, ShowProtocolOpt, cell as cell_parser)
+from .runner import RunOptions, apply_limits, debug_of, run_command
 
 # a pipeline file is a few lines of text: refuse more before reading on (e.g. --pipeline /dev/zero)
 PIPELINE_MAX_BYTES = 64 * 1024
@@ -29,15 +31,16 @@ MAX_STAGES = 64
 
 
 def _builders() -> dict:
-    """Each chainable subcommand's step builder: it takes the subcommand's own parsed options."""
-    from .activate import activate_step
-    from .convolve import convolve_step
-    from .pool import pool_step
-    from .tconv import tconv_step
-    from .upsample import upsample_step
+    """Each chainable subcommand's stage builder: the step from the subcommand's parsed parameters.
+    (Imported here, not at the top: the commands are listed in --help in the order they register.)"""
+    from .activate import stage_step as activate_stage
+    from .convolve import stage_step as convolve_stage
+    from .pool import stage_step as pool_stage
+    from .tconv import stage_step as tconv_stage
+    from .upsample import stage_step as upsample_stage
 
-    return {"convolve": convolve_step, "tconv": tconv_step, "activate": activate_step, "pool": pool_step,
-            "upsample": upsample_step}
+    return {"convolve": convolve_stage, "tconv": tconv_stage, "activate": activate_stage, "pool": pool_stage,
+            "upsample": upsample_stage}
 
 
 # options that belong to the chain, not to a stage
@@ -149,7 +152,7 @@ class Stage:
     text: str
     name: str
     params: dict
-    step: Callable
+    step: Step
     _geometry: Callable | None = field(default=None, repr=False)
 
     def geometry(self, shape):
@@ -175,6 +178,8 @@ def parse_stage(text: str) -> Stage:
     command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
     try:
         ctx = command.make_context(name, tokens[1:])
+    except ConvcliError:      # a value's own check (an option's parser): its message as it is
+        raise
     except Exception as exc:  # Click's usage errors (vendored by Typer): say which stage
         message = " ".join((exc.format_message() if hasattr(exc, "format_message") else str(exc)).split())
         raise ParameterError(f"stage {text!r}: {message}") from None
@@ -182,7 +187,7 @@ def parse_stage(text: str) -> Stage:
     given = [p for p in _IO_PARAMS if params.get(p) not in (None, False, [], ())]
     if given:
         raise ParameterError(f"stage {text!r}: inputs and outputs ({', '.join(given)}) belong to chain itself")
-    return Stage(text, name, params, builders[name](**params, report=False))
+    return Stage(text, name, params, builders[name](params, report=False))
 
 
 def _geometry_builder(stage: Stage):
@@ -190,39 +195,27 @@ def _geometry_builder(stage: Stage):
     from ..ops.pool import plan_pool
     from ..ops.tconv import plan_tconv, remedy_padding
     from ..ops.upsample import plan_upsample
-    from ..shapes import as_pair
     from ..traces import receptive as rf
-    from ._common import PaddingMode, parse_floats, parse_padding, parse_pair
+    from .convolve import GEOMETRY as CONV, convolve_settings
+    from .pool import GEOMETRY as POOL, pool_geometry
+    from .upsample import GEOMETRY as UPSAMPLE, upsample_geometry
 
     p, label = stage.params, stage.text
     if stage.name == "convolve":
-        from ..ops.conv import conv_settings
-        settings = conv_settings(p["kernel"], stride=parse_pair(p["stride"], "--stride"),
-                                 padding=parse_padding(p["padding"]),
-                                 padding_mode=PaddingMode(p["padding_mode"]).value,
-                                 dilation=parse_pair(p["dilation"], "--dilation"), flip=p["flip"])
+        settings = convolve_settings(**{k: p[k] for k in CONV})
         return lambda shape: rf.conv_geometry(label, settings.plan(shape))
     if stage.name == "pool":
-        size = as_pair(parse_pair(p["size"], "--size"), "size", minimum=1)
-        stride = None if p["stride"] is None else parse_pair(p["stride"], "--stride")
-        padding = parse_pair(p["padding"], "--padding")
-        return lambda shape: rf.pool_geometry(label, plan_pool(
-            shape, mode=getattr(p["mode"], "value", p["mode"]), size=size, stride=stride, padding=padding,
-            ceil_mode=p["ceil_mode"], count_include_pad=p["count_include_pad"]))
+        geometry = pool_geometry(**{k: p[k] for k in POOL})
+        return lambda shape: rf.pool_geometry(label, plan_pool(shape, **geometry))
     if stage.name == "upsample":
-        scale = parse_floats(p["scale"], "--scale") if p["scale"] is not None else None
-        size = parse_pair(p["size"], "--size") if p["size"] is not None else None
-        return lambda shape: rf.upsample_geometry(label, plan_upsample(
-            shape, mode=getattr(p["mode"], "value", p["mode"]), scale=scale, size=size,
-            align_corners=p["align_corners"]))
+        geometry = upsample_geometry(**{k: p[k] for k in UPSAMPLE})
+        return lambda shape: rf.upsample_geometry(label, plan_upsample(shape, **geometry))
     if stage.name == "tconv":
         if p["overlap"]:
             raise ParameterError(f"--trace: stage {label!r} writes tap counts, which depend on no input value")
         from ..kernels import parse_kernel
         k = parse_kernel(p["kernel"])
-        geometry = dict(stride=parse_pair(p["stride"], "--stride"), padding=parse_pair(p["padding"], "--padding"),
-                        output_padding=parse_pair(p["output_padding"], "--output-padding"),
-                        dilation=parse_pair(p["dilation"], "--dilation"))
+        geometry = {key: p[key] for key in ("stride", "padding", "output_padding", "dilation")}
 
         def tconv_geometry(shape):
             plan = plan_tconv(shape, k, **geometry)
@@ -233,41 +226,52 @@ def _geometry_builder(stage: Stage):
     return lambda shape: rf.pointwise_geometry(label, shape, stage.name)
 
 
-def parse_cell(text: str) -> tuple[int, int]:
-    y, x = parse_ints(text, "--cell", count=(2,))
-    if y < 0 or x < 0:
-        raise ParameterError(f"--cell must be Y,X with Y, X ≥ 0 (0-based row and column), got {text!r}")
-    return y, x
+ChainArgs = Annotated[Optional[list[str]], typer.Argument(
+    metavar="STAGE... INPUT...", show_default=False,
+    help='Stages, each one quoted subcommand with its options ("convolve -k sobel-x --padding same", '
+         '"activate --fn relu", "tconv -k box -s 2"), then the inputs (files, directories, globs, -). '
+         'An argument that is not an existing input but looks like a stage must be a known op '
+         '("pol --size 2" is an error).')]
+PipelineOpt = Annotated[Optional[str], typer.Option(
+    "--pipeline", "-P", show_default=False,
+    help=f"Read the stages from a file, one per line (# starts a comment, except inside quotes; at most "
+         f"{MAX_STAGES} stages and {PIPELINE_MAX_BYTES // 1024} KiB); then every argument is an input.")]
+SummaryOpt = Annotated[bool, typer.Option(
+    "--summary", help="Print a model-summary table per input: each stage, the output shape after it with "
+                      "the output-size formula, and the value range.")]
+ChainTraceOpt = Annotated[bool, typer.Option(
+    "--trace", "-t", rich_help_panel=TRACE_PANEL,
+    help="Receptive field: follow one output cell of the last stage (--cell, default the centre) back "
+         "through every stage to the input, printing at each stage the rows and columns that influence "
+         "it, with a small grid picture when it fits.")]
+CellOpt = Annotated[Optional[object], typer.Option(
+    "--cell", rich_help_panel=TRACE_PANEL, metavar="Y,X", show_default=False, parser=cell_parser("--cell"),
+    help="The output cell --trace follows, 0-based (default: the centre, H_out // 2, W_out // 2). "
+         "Implies --trace.")]
+ChainTraceOutOpt = Annotated[Optional[str], typer.Option(
+    "--trace-out", rich_help_panel=TRACE_PANEL, metavar="FILE", show_default=False,
+    help="Write the --trace to FILE instead of stdout (implies --trace): .json (every level's row and "
+         "column indices), .md (markdown), anything else plain text. One input only.")]
+
+
+@dataclass(frozen=True)
+class Receptive:
+    """chain --trace: which output cell to follow back (None: the centre), and where to write it."""
+
+    on: bool = False
+    cell: tuple[int, int] | None = None
+    out: str | None = None
 
 
 @app.command(epilog=EPILOG)
 def chain(
-    args: Annotated[Optional[list[str]], typer.Argument(
-        metavar="STAGE... INPUT...", show_default=False,
-        help='Stages, each one quoted subcommand with its options ("convolve -k sobel-x --padding same", '
-             '"activate --fn relu", "tconv -k box -s 2"), then the inputs (files, directories, globs, -). '
-             'An argument that is not an existing input but looks like a stage must be a known op '
-             '("pol --size 2" is an error).')] = None,
-    pipeline: Annotated[Optional[str], typer.Option(
-        "--pipeline", "-P", show_default=False,
-        help=f"Read the stages from a file, one per line (# starts a comment, except inside quotes; at most "
-             f"{MAX_STAGES} stages and {PIPELINE_MAX_BYTES // 1024} KiB); then every argument is an input.")] = None,
-    summary: Annotated[bool, typer.Option(
-        "--summary", help="Print a model-summary table per input: each stage, the output shape after it with "
-                          "the output-size formula, and the value range.")] = False,
-    trace: Annotated[bool, typer.Option(
-        "--trace", "-t", rich_help_panel=TRACE_PANEL,
-        help="Receptive field: follow one output cell of the last stage (--cell, default the centre) back "
-             "through every stage to the input, printing at each stage the rows and columns that influence "
-             "it, with a small grid picture when it fits.")] = False,
-    cell: Annotated[Optional[str], typer.Option(
-        "--cell", rich_help_panel=TRACE_PANEL, metavar="Y,X", show_default=False,
-        help="The output cell --trace follows, 0-based (default: the centre, H_out // 2, W_out // 2). "
-             "Implies --trace.")] = None,
-    trace_out: Annotated[Optional[str], typer.Option(
-        "--trace-out", rich_help_panel=TRACE_PANEL, metavar="FILE", show_default=False,
-        help="Write the --trace to FILE instead of stdout (implies --trace): .json (every level's row and "
-             "column indices), .md (markdown), anything else plain text. One input only.")] = None,
+    ctx: typer.Context,
+    args: ChainArgs = None,
+    pipeline: PipelineOpt = None,
+    summary: SummaryOpt = False,
+    trace: ChainTraceOpt = False,
+    cell: CellOpt = None,
+    trace_out: ChainTraceOutOpt = None,
     show_pictures: ShowOpt = False,
     colormap: ColormapOpt = None,
     matrix: MatrixOpt = None,
@@ -282,6 +286,9 @@ def chain(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     jobs: JobsOpt = None,
+    debug: DebugOpt = False,
+    color: ColorOpt = None,
+    show_protocol: ShowProtocolOpt = None,
 ) -> None:
     """Run several ops one after the other on each INPUT, without writing the intermediate results.
 
@@ -290,64 +297,84 @@ def chain(
     --trace shows the receptive field of one output cell, stage by stage (with --json it goes into
     each record's report.receptive instead; with -o - to stderr).
     """
-    from ..render.receptive import export_format, export_receptive, print_receptive
-    from ..traces.receptive import default_cell, trace_back
-
     apply_limits(max_pixels)
-    stage_texts, inputs = split_stages(list(args or []), pipeline)
+    stages, inputs = parse_chain(list(args or []), pipeline)
+    receptive = Receptive(on=trace or cell is not None or trace_out is not None, cell=cell, out=trace_out)
+    io = RunOptions(inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
+                    json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show=show_pictures,
+                    colormap=colormap, trace_out=trace_out, debug=debug_of(ctx))
+    run_command(chain_step(stages, io, summary=summary, receptive=receptive, range_mode=range_mode), io)
+
+
+def parse_chain(args: list[str], pipeline: str | None) -> tuple[list[Stage], list[str]]:
+    """The parsed stages (at least one) and the inputs."""
+    stage_texts, inputs = split_stages(args, pipeline)
     if not stage_texts:
         raise ParameterError('no stages: give quoted stages first, e.g. "convolve -k box" "activate --fn relu"')
-    stages = [parse_stage(t) for t in stage_texts]
-    wanted_cell = parse_cell(cell) if cell is not None else None
-    trace = trace or wanted_cell is not None or trace_out is not None
-    if trace:
+    return [parse_stage(t) for t in stage_texts], inputs
+
+
+def chain_step(stages: list[Stage], io: RunOptions, *, summary: bool, receptive: Receptive,
+               range_mode: RangeMode) -> Step:
+    """The per-input step: every stage in turn, each stage's shape and range recorded (the
+    --summary table and the --json report), then the receptive field when asked. It always makes
+    values: every stage's result is read (its statistics, the next stage)."""
+    if receptive.on:
         for stage in stages:            # a stage that cannot be traced is refused before any input is read
             stage.geometry(None)
-    if trace_out is not None:
-        from ..safeio import defer
+    if receptive.out is not None:
+        _check_trace_out(receptive.out, io.inputs or [], io.matrix)
+        defer(receptive.out)            # written only when the whole run succeeds
+    summary_console = make_console(stderr=io.report_to_stderr)
+    trace_console = make_console(stderr=io.output == "-")
 
-        _check_trace_out(trace_out, inputs, matrix)
-        defer(trace_out)                # written only when the whole run succeeds
-    summary_console = make_console(stderr=json_out or output == "-")
-    trace_console = make_console(stderr=output == "-")
-
-    def step(loaded: Loaded) -> Outcome:
-        loaded.pixel_target = None          # every stage's float result is read (statistics, next stage)
-        rows = [dict(stage="input", shape=list(loaded.data.shape), formulas=[], **_stats(loaded.data))]
-        current, outcome = loaded, None
-        in_shapes = []
-        for stage in stages:
-            in_shapes.append(current.data.shape)
-            outcome = stage.step(current)
-            rows.append(dict(stage=stage.text, shape=list(outcome.result.shape), formulas=outcome.formulas,
-                             **_stats(outcome.result)))
-            current = Loaded(outcome.result, "features", loaded.source,
-                             maxval=outcome.maxval if outcome.maxval is not None else current.maxval,
-                             mode=loaded.mode, original_mode=loaded.original_mode, alpha=outcome.alpha)
+    def step(loaded: Loaded, pixels: bool) -> Outcome:
+        outcome, rows, in_shapes = run_stages(stages, loaded)
         if summary:
             print_chain_summary(summary_console, loaded.source, rows)
-        assert outcome is not None
         report: dict = {"stages": rows}
-        if trace:
-            geometries = [stage.geometry(shape) for stage, shape in zip(stages, in_shapes)]
-            out_shape = outcome.result.shape
-            made = trace_back(geometries, wanted_cell or default_cell(out_shape), source=loaded.source)
-            report["receptive"] = made.as_dict()
-            if trace_out is not None:
-                from ..imageio import write_atomic
-                write_atomic(trace_out, export_receptive(made, export_format(trace_out)).encode("utf-8"))
-            elif not json_out:
-                print_receptive(trace_console, made)
+        if receptive.on:
+            report["receptive"] = _receptive(stages, in_shapes, outcome.data.shape, loaded.source, receptive,
+                                             trace_console, quiet=io.json_out)
         if range_mode is not RangeMode.auto:
-            outcome.range_mode = resolve_range(range_mode.value, None)
-            outcome.for_image = None
+            outcome.rule = RangeRule(resolve_range(range_mode.value, None), maxval=loaded.maxval)
         outcome.report = report
         outcome.title = "result"
         return outcome
 
-    run_command(step, inputs=inputs, matrix=matrix, output=output, out_dir=out_dir, fmt=fmt, name=name,
-                json_out=json_out, quiet=quiet, jobs=jobs, gray=gray, alpha=alpha, show=show_pictures,
-                colormap=colormap, side_outputs=(trace_out,))
+    return Step(run=step)
+
+
+def run_stages(stages: list[Stage], loaded: Loaded) -> tuple[Outcome, list[dict], list[tuple]]:
+    """The last stage's outcome, a row per stage (the input first), and each stage's input shape."""
+    rows = [dict(stage="input", shape=list(loaded.data.shape), formulas=[], **_stats(loaded.data))]
+    current, outcome, in_shapes = loaded, None, []
+    for stage in stages:
+        in_shapes.append(current.data.shape)
+        outcome = stage.step.run(current, False)
+        rows.append(dict(stage=stage.text, shape=list(outcome.data.shape), formulas=outcome.formulas,
+                         **_stats(outcome.data)))
+        current = Loaded(outcome.data, "features", loaded.source,
+                         maxval=outcome.maxval if outcome.maxval is not None else current.maxval,
+                         mode=loaded.mode, original_mode=loaded.original_mode, alpha=outcome.alpha)
+    assert outcome is not None
+    return outcome, rows, in_shapes
+
+
+def _receptive(stages: list[Stage], in_shapes: list[tuple], out_shape: tuple, source: str, receptive: Receptive,
+               console, *, quiet: bool) -> dict:
+    """Follow the cell back through the stages; print or write it (``quiet``: --json holds it alone)."""
+    from ..render.receptive import export_format, export_receptive, print_receptive
+    from ..traces.receptive import default_cell, trace_back
+
+    geometries = [stage.geometry(shape) for stage, shape in zip(stages, in_shapes)]
+    made = trace_back(geometries, receptive.cell or default_cell(out_shape), source=source)
+    if receptive.out is not None:
+        from ..imageio import write_atomic
+        write_atomic(receptive.out, export_receptive(made, export_format(receptive.out)).encode("utf-8"))
+    elif not quiet:
+        print_receptive(console, made)
+    return made.as_dict()
 
 
 def _check_trace_out(path: str, inputs: list[str], matrix: str | None) -> None:

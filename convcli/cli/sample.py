@@ -13,7 +13,8 @@ import typer
 
 from .. import samples
 from ..errors import OutputError, ParameterError
-from . import app
+from .application import app
+from .options import ColorOpt, DebugOpt
 
 TEXT_SUFFIXES = (".csv",)
 
@@ -29,6 +30,8 @@ def sample(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Where to write it (default: NAME in the current directory; a directory: NAME inside it; "
              "- for stdout). The bytes are exactly the bundled file's; an existing file is replaced.")] = None,
+    debug: DebugOpt = False,
+    color: ColorOpt = None,
 ) -> None:
     """Copy a bundled sample image or matrix (the ones the README and `convcli tour` use) to a file,
     or, without NAME, list them with their sizes."""

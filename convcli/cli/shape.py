@@ -12,7 +12,8 @@ from ..render import make_console
 from ..render.present import dumps_compact
 from ..render.receptive import print_field_table
 from ..render.summary import print_shape_table
-from . import app
+from .application import app
+from .options import ColorOpt, DebugOpt
 
 EPILOG = ("Examples:  convcli shape 28x28 conv:k=5 pool:k=2 conv:k=5 pool:k=2  ·  "
           "convcli shape 3x224x224 conv:k=7,s=2,p=3,out=64 pool:k=3,s=2,p=1  ·  "
@@ -32,6 +33,8 @@ def shape(
     json_out: Annotated[bool, typer.Option(
         "--json", help="Print JSON: a record per layer with its shape [C, H, W], formulas, and receptive field "
                        "(receptive.y and .x: r, j, start; receptive.formulas).")] = False,
+    debug: DebugOpt = False,
+    color: ColorOpt = None,
 ) -> None:
     """Compute output sizes through convolution, pooling (ceil_mode), transposed convolution
     (output_padding, dilation) and upsampling layers, from the sizes alone — no data needed.

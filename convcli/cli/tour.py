@@ -16,7 +16,9 @@ from ..errors import ParameterError
 from ..render import make_console
 from ..render.tour import print_lesson, print_topic
 from ..traces.model import fmt, fmt_factor
-from . import app
+from .application import app
+from .main import run
+from .options import ColorOpt, DebugOpt
 
 ONES3 = "1,1,1;1,1,1;1,1,1"
 RELU_X = "-2,-0.5,0,0.5,2"
@@ -347,9 +349,8 @@ def command_line(lesson: Lesson, samples: Path) -> list[str]:
 
 def run_tour(topics: list[Topic], *, pause: bool, read_line: Callable[[], str] = sys.stdin.readline,
              console=None) -> int:
-    """Run every lesson of ``topics``; returns the number of commands that failed."""
-    from . import run
-
+    """Run every lesson of ``topics``; returns the number of commands that failed. Each lesson is a
+    run inside this run: it starts from this run's settings (--color) and hands them back."""
     console = console or make_console()
     samples = samples_dir()
     failed = 0
@@ -386,6 +387,8 @@ def tour(
     no_pause: Annotated[bool, typer.Option(
         "--no-pause", help="Run every step without waiting (the default when not on a terminal).")] = False,
     list_topics: Annotated[bool, typer.Option("--list", help="List the topics and their steps, then exit.")] = False,
+    debug: DebugOpt = False,
+    color: ColorOpt = None,
 ) -> None:
     """A guided tour of the lecture: activations, batch normalization, convolution, padding and
     stride, pooling and upsampling, transposed convolution — each step runs a real command on the

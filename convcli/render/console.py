@@ -10,14 +10,17 @@ One policy for every command (README: Pictures and the terminal):
 * no line ends in spaces: Rich pads table cells and pictures to their column widths; the stream
   a console writes to drops those pads (see :class:`TrimmedStream`).
 
-The CLI sets :data:`settings` from its options before a command runs.
+The CLI sets the :class:`TerminalSettings` of a run from its options (:func:`set_terminal`); they are
+held in a context variable, so they last as long as the run's context (a run inside a run, such as
+the tour's lessons, inherits the outer run's and hands them back).
 """
 from __future__ import annotations
 
 import os
 import re
 import sys
-from dataclasses import dataclass
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, replace
 
 from rich.console import Console
 
@@ -26,7 +29,7 @@ SHOW_PROTOCOLS = ("auto", "kitty", "iterm", "blocks", "ascii")
 PIPED_WIDTH = 200
 
 
-@dataclass
+@dataclass(frozen=True)
 class TerminalSettings:
     """What the user asked for on the command line (``--color``, ``--show-protocol``)."""
 
@@ -34,13 +37,22 @@ class TerminalSettings:
     show_protocol: str = "auto"
 
 
-settings = TerminalSettings()
+_SETTINGS: ContextVar[TerminalSettings] = ContextVar("convcli_terminal_settings", default=TerminalSettings())
 
 
-def reset_settings() -> None:
-    """Back to the defaults (the CLI calls this before every run, so runs in one process don't leak)."""
-    settings.color = "auto"
-    settings.show_protocol = "auto"
+def terminal_settings() -> TerminalSettings:
+    """The terminal settings of the current run (the defaults outside any)."""
+    return _SETTINGS.get()
+
+
+def set_terminal(**changes: str) -> Token:
+    """Change some of the current run's terminal settings (``color=``, ``show_protocol=``); returns
+    the token that :func:`reset_terminal` takes to undo it."""
+    return _SETTINGS.set(replace(_SETTINGS.get(), **changes))
+
+
+def reset_terminal(token: Token) -> None:
+    _SETTINGS.reset(token)
 
 
 def _is_tty(stream) -> bool:
@@ -54,7 +66,7 @@ def use_color(stream=None, *, mode: str | None = None, environ=None) -> bool:
     """Whether output to ``stream`` (stdout by default) is coloured.
 
     Precedence: ``--color always|never`` > NO_COLOR > FORCE_COLOR > is ``stream`` a terminal."""
-    mode = settings.color if mode is None else mode
+    mode = terminal_settings().color if mode is None else mode
     if mode == "always":
         return True
     if mode == "never":

@@ -274,8 +274,8 @@ def choose_protocol(console: Console, requested: str | None = None, environ=None
     file: the user asked); blocks without colour are the ASCII ramp; auto picks an image protocol
     only on a terminal with colour that says it has one (:func:`detect_protocol`)."""
     if requested is None:
-        from .console import settings
-        requested = settings.show_protocol
+        from .console import terminal_settings
+        requested = terminal_settings().show_protocol
     color = _console_color(console)
     if requested in ("kitty", "iterm", "ascii"):
         return requested
