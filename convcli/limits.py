@@ -73,6 +73,8 @@ def check_pixels(height: int, width: int, channels: int = 1, *, what: str = "res
     limit = max_pixels()
     pixels = int(height) * int(width)
     values = pixels * max(1, int(channels))
+    if pixels <= limit and values <= VALUES_PER_PIXEL * limit:
+        return                     # the common case, on every plan: no message to build
     need = human_bytes(values * 4)
     if pixels > limit:
         raise LimitError(

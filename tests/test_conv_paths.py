@@ -357,9 +357,9 @@ def test_pixels_on_paths_that_are_not_row_local_map_the_whole_result(rng):
         for rule in ("clip", "abs", "offset", "rescale"):
             np.testing.assert_array_equal(conv.run_plan(arr, plan, Pixels(RangeRule(rule))),
                                           display.to_pixels(conv.run_plan(arr, plan), 255.0, rule))
-    assert display.pointwise_rule("rescale", 255.0) is None
-    assert display.pointwise_rule("offset", 255.0) == (False, 1.0, 128.0)
-    assert display.pointwise_rule("abs", 65535.0, 2.0) == (True, 2.0, 0.0)
+    assert RangeRule("rescale", 255.0).pointwise() is None
+    assert RangeRule("offset", 255.0).pointwise() == (False, 1.0, 128.0)
+    assert RangeRule("abs", 65535.0).pointwise() == (True, 1.0, 0.0)
 
 
 def test_a_tiny_weight_keeps_a_kernel_off_the_separable_path():

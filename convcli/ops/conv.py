@@ -19,7 +19,7 @@ from ._common import (as_float_image, check_padding_fits, check_padding_mode, fr
 from ._conv_fft import FFT_MIN_AREA, FFT_MIN_OUT, run_fft
 from ._conv_rows import MODE_CODE, _rows_block, _separable_block, rank1_factors
 from ._paths import Option, check_path, choose
-from .sinks import Pixels, RangeRule, sink_or_values
+from .sinks import sink_or_values
 
 # the convolution's execution paths, in the order the chain tries them (see choose_conv_path)
 CONV_PATHS = ("dense", "fft", "separable", "direct")
@@ -268,17 +268,6 @@ def run_plan(arr: np.ndarray, plan: ConvPlan, sink=None) -> np.ndarray:
     if out is None:
         out = _run_ring(rows, plan, plan.path == "separable", sink)
     return from_rows(out, arr.ndim == 2, nc)
-
-
-def run_plan_pixels(arr: np.ndarray, plan: ConvPlan, take_abs: bool, scale: float, shift: float,
-                    maxval: float) -> np.ndarray | None:
-    """Deprecated: ``run_plan(arr, plan, sink=Pixels(rule))`` does this for every path. Kept until
-    the CLI has moved to sinks: the plan's pixels for a pointwise rule (``display.pointwise_rule``),
-    or None when the plan's path is not row-local."""
-    if plan.path not in ("direct", "separable"):
-        return None
-    rule = RangeRule("abs" if take_abs else ("offset" if shift else "clip"), float(maxval))
-    return run_plan(arr, plan, Pixels(rule))
 
 
 def carry_alpha(alpha: np.ndarray, plan: ConvPlan) -> np.ndarray:

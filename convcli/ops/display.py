@@ -18,13 +18,6 @@ def _rule(rule: str, maxval: float) -> RangeRule:
     return RangeRule(rule, float(maxval))
 
 
-def pointwise_rule(rule: str, maxval: float, scale: float = 1.0) -> tuple[bool, float, float] | None:
-    """(take_abs, scale, shift) when ``rule`` maps each value on its own (clip, abs, offset); None for
-    rescale, which needs the whole result's min and max first."""
-    mapping = _rule(rule, maxval).pointwise()
-    return None if mapping is None else (mapping[0], float(scale), mapping[2])
-
-
 def to_pixels(result: np.ndarray, maxval: float, rule: str, *, scale: float = 1.0) -> np.ndarray:
     """Map ``result·scale`` onto 0..maxval by a range rule; uint8 when maxval ≤ 255, else uint16.
 
