@@ -57,6 +57,9 @@ class Outcome:
     report: dict | None = None           # extra facts for the --json record (e.g. activation statistics)
     colormap: str | None = None          # image outputs: colour a one-channel result through this map
     is_pixels: bool = False              # ``data`` is pixels made through ``rule``, not values
+    # the channels are feature maps a 4-D weight mixed, not the input's colour (+ alpha) channels:
+    # an image output never shows one of them as transparency, even from an RGBA input's --alpha filter
+    maps: bool = False
 
 
 @dataclass(frozen=True)
@@ -394,15 +397,16 @@ def encode_outcome(out: Outcome, loaded: imageio.Loaded, target: str) -> bytes:
     """The bytes of ``out`` for ``target``'s extension, on the input's scale unless it says otherwise."""
     maxval = out.maxval if out.maxval is not None else loaded.maxval
     is_image = imageio.output_kind(target) == "image"
+    color_mode = None if out.maps else loaded.mode
     if out.is_pixels:
         return imageio.encode_pixels(out.data, imageio.image_format(target), alpha=out.alpha,
-                                     color_mode=loaded.mode)
+                                     color_mode=color_mode)
     if is_image and out.colormap:
         return imageio.encode_result(_colorized(out, maxval), target, maxval=255.0, range_mode="clip",
                                      alpha=_alpha_8bit(out.alpha, maxval))
     values, mode = image_values(out, maxval) if is_image else (out.data, "clip")
     return imageio.encode_result(values, target, maxval=maxval, range_mode=mode, alpha=out.alpha,
-                                 color_mode=loaded.mode)
+                                 color_mode=color_mode)
 
 
 def image_values(out: Outcome, maxval: float) -> tuple[np.ndarray, str]:

@@ -72,7 +72,7 @@ def convolve_step(*, kernel: str, stride=(1, 1), padding=(0, 0), padding_mode=Pa
     kernel_sums = k.sum(axis=(1, 2, 3)) if k.ndim == 4 else np.array([k.sum()])
     rule = resolve_range(RangeMode(range_mode).value, float(kernel_sums.min()))
     return op_step(settings.plan, run_plan, conv_trace, carry=carry_alpha, rule=rule, alpha=alpha, trace=trace,
-                   reads_uint8=True)
+                   reads_uint8=True, maps=k.ndim == 4)
 
 
 GEOMETRY = ("kernel", "stride", "padding", "padding_mode", "dilation", "flip", "bias")

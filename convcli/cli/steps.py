@@ -57,13 +57,14 @@ def pixels_sink(rule: RangeRule, pixels: bool) -> Pixels | None:
 
 
 def op_step(plan_for: Callable, run: Callable, build_trace: Callable, *, carry: Callable, rule: str,
-            alpha: AlphaMode, trace: Tracing, reads_uint8: bool = False) -> Step:
+            alpha: AlphaMode, trace: Tracing, reads_uint8: bool = False, maps: bool = False) -> Step:
     """The per-input step of an op that plans, runs and may trace (convolve, pool, upsample).
 
     ``plan_for(shape)`` checks the options against the input; ``run(data, plan, sink=None)``
     computes into the sink; ``build_trace(data, plan, result, ...)`` makes the trace;
     ``carry(alpha, plan)`` moves a kept alpha channel through the same geometry.
     ``reads_uint8``: ``run`` takes an 8-bit image as it is (no float32 copy of the input).
+    ``maps``: the op mixes channels (a 4-D weight), so its output channels are feature maps.
     """
     keep_alpha = AlphaMode(alpha) == AlphaMode.keep
 
@@ -76,11 +77,11 @@ def op_step(plan_for: Callable, run: Callable, build_trace: Callable, *, carry: 
         sink = pixels_sink(range_rule, pixels and not trace.on)
         if sink is not None:
             return Outcome(run(data, plan, sink=sink), rule=range_rule, alpha=moved, formulas=formulas,
-                           is_pixels=True)
+                           is_pixels=True, maps=maps)
         result = run(data, plan)
         if trace.on:
             trace.show(build_trace(loaded.data, plan, result, channel=trace.channel, region=trace.region,
                                    max_steps=trace.max_steps))
-        return Outcome(result, rule=range_rule, alpha=moved, formulas=formulas)
+        return Outcome(result, rule=range_rule, alpha=moved, formulas=formulas, maps=maps)
 
     return Step(run=step, traces=trace.on, prints=trace.on)

@@ -151,13 +151,13 @@ def tconv_step(*, kernel: str, stride=(1, 1), padding=(0, 0), output_padding=(0,
         sink = pixels_sink(range_rule, pixels and not traced and not remedy)
         if sink is not None:
             return Outcome(run_tconv(loaded.data, plan, sink=sink), rule=range_rule, alpha=carried,
-                           formulas=plan.formulas(), is_pixels=True)
+                           formulas=plan.formulas(), is_pixels=True, maps=k.ndim == 4)
         result = run_remedy(loaded.data, plan) if remedy else run_tconv(loaded.data, plan)
         if traced:
             kwargs = dict(channel=trace.channel, region=trace.region, max_steps=trace.max_steps)
             made = build(loaded.data, plan, **kwargs) if build is zeros_trace else build(loaded.data, plan, result, **kwargs)
             trace.show(made)
-        return Outcome(result, rule=range_rule, alpha=carried, formulas=plan.formulas(),
+        return Outcome(result, rule=range_rule, alpha=carried, formulas=plan.formulas(), maps=k.ndim == 4,
                        title="remedy (resize, then convolve)" if remedy else "result")
 
     # no result table after a trace or an overlap map
