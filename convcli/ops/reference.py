@@ -48,14 +48,22 @@ def pad_reference(plane: np.ndarray, top: int, bottom: int, left: int, right: in
     return out
 
 
+def _channels_last(image) -> tuple[np.ndarray, bool]:
+    """The image as float64 (H, W, C), and whether it was (H, W)."""
+    x = np.asarray(image, dtype=np.float64)
+    return (x[:, :, None], True) if x.ndim == 2 else (x, False)
+
+
+def _layout(out: np.ndarray, two_d: bool) -> np.ndarray:
+    """(H', W', C') back to (H', W') when the input was 2-D and there is one channel, as convcli returns it."""
+    return out[:, :, 0] if two_d and out.shape[2] == 1 else out
+
+
 def conv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), pad=(0, 0, 0, 0),
                      mode="zeros", dilation=(1, 1), bias=0.0) -> np.ndarray:
     """Cross-correlation of (H, W) or (H, W, C) with a (kh, kw) kernel per channel, or a
     (C_out, C_in, kh, kw) weight; float64 accumulation; returns the layout convcli promises."""
-    x = np.asarray(image, dtype=np.float64)
-    two_d = x.ndim == 2
-    if two_d:
-        x = x[:, :, None]
+    x, two_d = _channels_last(image)
     h, w, c = x.shape
     k = np.asarray(kernel, dtype=np.float64)
     dense = k.ndim == 4
@@ -79,9 +87,7 @@ def conv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), pa
                         for j in range(kw):
                             total += planes[ci][oy * sy + i * dy, ox * sx + j * dx] * weights[i, j]
                 out[oy, ox, co] = total + biases[co]
-    if two_d and c_out == 1:
-        return out[:, :, 0]
-    return out
+    return _layout(out, two_d)
 
 
 def tconv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), padding=(0, 0),
@@ -90,10 +96,7 @@ def tconv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), p
     full-size canvas at stride steps; then ``padding`` cells cropped from each side and
     ``output_padding`` extra rows/columns kept at the bottom/right. A (kh, kw) kernel works per channel;
     a (C_in, C_out, kh, kw) weight (PyTorch's ConvTranspose2d layout) mixes channels. float64."""
-    x = np.asarray(image, dtype=np.float64)
-    two_d = x.ndim == 2
-    if two_d:
-        x = x[:, :, None]
+    x, two_d = _channels_last(image)
     h, w, c = x.shape
     k = np.asarray(kernel, dtype=np.float64)
     dense = k.ndim == 4
@@ -117,9 +120,7 @@ def tconv2d_reference(image: np.ndarray, kernel: np.ndarray, *, stride=(1, 1), p
     out_h = full_h - 2 * py
     out_w = full_w - 2 * px
     out = canvas[py:py + out_h, px:px + out_w, :] + np.broadcast_to(np.asarray(bias, np.float64), (c_out,))
-    if two_d and c_out == 1:
-        return out[:, :, 0]
-    return out
+    return _layout(out, two_d)
 # ------------------------------------------------------------------------------------ activations
 
 def activation_reference(x: float, fn: str, alpha: float | None = None) -> tuple[float, float]:
@@ -231,10 +232,7 @@ def pool2d_reference(image: np.ndarray, *, mode="max", size=(2, 2), stride=None,
     does). The average adds the input cells and divides by the number of cells of the window that
     lie inside the padded input (count_include_pad) or inside the input (otherwise).
     """
-    x = np.asarray(image, dtype=np.float64)
-    two_d = x.ndim == 2
-    if two_d:
-        x = x[:, :, None]
+    x, two_d = _channels_last(image)
     h, w, c = x.shape
     kh, kw = size
     sy, sx = stride if stride is not None else size
@@ -270,7 +268,7 @@ def pool2d_reference(image: np.ndarray, *, mode="max", size=(2, 2), stride=None,
                     out[oy, ox, ch] = math.nan
                 else:
                     out[oy, ox, ch] = max(inside) if mode == "max" else min(inside)
-    return out[:, :, 0] if two_d else out
+    return _layout(out, two_d)
 
 
 # ---------------------------------------------------------------------------------- upsampling
@@ -345,10 +343,7 @@ def interpolate_reference(image: np.ndarray, *, mode="nearest", scale=None, size
     Coordinates are computed in float32, as PyTorch does on the CPU, so floor() picks the same
     source pixels. ``scale`` is (sy, sx) or None, ``size`` (H, W) or None.
     """
-    x = np.asarray(image, dtype=np.float64)
-    two_d = x.ndim == 2
-    if two_d:
-        x = x[:, :, None]
+    x, two_d = _channels_last(image)
     h, w, c = x.shape
     if size is not None:
         (oh, ow), scales = size, (None, None)
@@ -369,4 +364,4 @@ def interpolate_reference(image: np.ndarray, *, mode="nearest", scale=None, size
                 for ix, wx in taps(ox, w, ow, scales[1], align_corners):
                     total += wy * wx * x[iy, ix]
             out[oy, ox] = total
-    return out[:, :, 0] if two_d else out
+    return _layout(out, two_d)
