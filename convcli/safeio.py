@@ -131,9 +131,9 @@ class _Run:
 # threads) works in a copy of the run's context: the copy holds the same _Run object, so the temp
 # file a worker creates is registered in the very set the run's clean-up empties. A signal handler
 # always runs in the main thread, in whatever context the main thread is in when the signal
-# arrives, which is the run's context (the worker threads only ever hold copies); the handler
-# only raises Interrupted, and the run's own except/finally clauses, still in that context, call
-# remove_temps() and end_run(), which see every temp of the run, the workers' included.
+# arrives, which is the run's context (the worker threads only ever hold copies); the CLI's
+# handler (cli/main.py) calls remove_temps() there, which sees every temp of the run, the
+# workers' included, and exits at once.
 # A thread started without a copy of the context has no run: it gets a fresh one of its own, which
 # guards only what that thread reads and writes (so never start one for a run's I/O that way).
 _RUN: ContextVar[_Run] = ContextVar("convcli_run")

@@ -167,6 +167,12 @@ def test_no_traceback_without_debug_even_for_a_bug(cli, monkeypatch):
 
 # --------------------------------------------------------------------------------------- Ctrl-C
 
+def _default_sigint() -> None:
+    """The child starts with Ctrl-C's default disposition, even when the test runner was started as a
+    background job (which ignores SIGINT, and convcli keeps an ignored signal ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_in_the_middle_of_a_batch(tmp_path):
     """SIGINT while a batch runs: exit 130, one line, every written output complete, no temp file."""
     inputs = tmp_path / "in"
@@ -177,7 +183,8 @@ def test_ctrl_c_in_the_middle_of_a_batch(tmp_path):
     out.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "convcli", "convolve", str(inputs), "-k", "gaussian:41",
                              "--padding", "same", "--out-dir", str(out), "--format", "npy", "-q", "-j", "2"],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                            preexec_fn=_default_sigint)
     deadline = time.monotonic() + 240
     while not any(out.glob("*.npy")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -8,6 +8,7 @@ module); this module imports none of them, so a command (the tour) may call :fun
 from __future__ import annotations
 
 import contextvars
+import os
 import sys
 from dataclasses import dataclass
 
@@ -133,11 +134,6 @@ def _run(args: list[str], debug: bool) -> int:
     except KeyboardInterrupt:
         safeio.remove_temps()
         return error("interrupted", ExitCode.INTERRUPTED)
-    except safeio.Interrupted as exc:
-        safeio.remove_temps()
-        import signal
-
-        return error(f"terminated by {signal.Signals(exc.signum).name}", 128 + exc.signum)
     except BrokenPipeError:
         _silence_stdout()
         return ExitCode.OK
@@ -201,26 +197,39 @@ def _silence_stdout() -> None:
 
 
 def _catch_signals() -> dict:
-    """SIGTERM and SIGHUP (kill, timeout, a closed terminal) unwind the run like Ctrl-C does, so
-    every temporary file is removed; the exit code is 128 + the signal's number."""
+    """SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, timeout, a closed terminal) end the run at once:
+    every temporary file of the run is removed, one line says why, and the exit code is 128 + the
+    signal's number. Nothing unwinds through the libraries: a KeyboardInterrupt raised while
+    Numba's compiler (llvmlite) holds its lock left the lock taken, and an I/O thread waiting for
+    it kept the process alive. Written outputs are whole or absent (they are renamed into place),
+    so stopping mid-batch is safe."""
     import signal
     import threading
 
-    from ..safeio import Interrupted
-
     if threading.current_thread() is not threading.main_thread():
         return {}
+    signals = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
 
     def handler(signum, frame):
-        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if sig is not None:
-                signal.signal(sig, signal.SIG_IGN)      # a second signal must not cut the clean-up short
-        raise Interrupted(signum)
+        from .. import safeio
+
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)          # a second signal must not cut the clean-up short
+        try:
+            safeio.remove_temps()
+            try:
+                sys.stderr.flush()                      # what the run already said comes first
+            except (OSError, ValueError, RuntimeError):
+                pass
+            why = "interrupted" if signum == signal.SIGINT else f"terminated by {signal.Signals(signum).name}"
+            os.write(2, f"convcli: error: {why}\n".encode())
+        finally:
+            os._exit(128 + signum)
 
     previous = {}
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        # a signal ignored when convcli starts (nohup) stays ignored, as Unix tools leave it
-        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+    for sig in signals:
+        # a signal ignored when convcli starts (nohup, a background job) stays ignored, as Unix tools leave it
+        if signal.getsignal(sig) is not signal.SIG_IGN:
             try:
                 previous[sig] = signal.signal(sig, handler)
             except (OSError, ValueError):
