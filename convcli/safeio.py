@@ -105,14 +105,6 @@ def _read_capped(fh, cap: int, name: str, what: str) -> bytes:
 # - "side" files (a trace or stats export) are staged and renamed only when the run succeeds.
 
 
-class Interrupted(BaseException):
-    """SIGTERM or SIGHUP arrived: unwind like KeyboardInterrupt, then exit 128 + signal."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
 class _Run:
     """What one run has read and is writing (the CLI starts a fresh one per command)."""
 

@@ -272,9 +272,6 @@ ChannelOpt = Annotated[int, typer.Option(
     help="Which channel to trace (0 = first; R of RGB).")]
 
 
-
-
-
 ShowOpt = Annotated[bool, typer.Option(
     "--show", rich_help_panel=PICTURE_PANEL,
     help="Draw the input and the result side by side in the terminal as pictures (one ▄ per two pixels, "
@@ -287,8 +284,6 @@ ColormapOpt = Annotated[Optional[Colormap], typer.Option(
          "mapped to 0..max by --range first), or diverging (blue < 0 < red, centred on 0, spanning ± the "
          "99.5th percentile of |value|, larger values at full colour: sign and size both show). 8-bit RGB. "
          "Also the map --show uses, with the same colours.")]
-
-
 
 
 def _set_color(value: Optional[ColorChoice]) -> None:
